@@ -1,0 +1,62 @@
+"""The text shown to the asker: quoted from the knowledge base, never generated."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answering.models import SourceRef
+from assistant.index.items import Item
+from assistant.knowledge.models import Region
+from assistant.knowledge.regions import RegionTree
+
+FILL_IN_RE = re.compile(r"【待填写[:：]\s*([^】]+)】")
+
+TOPIC_LIST = "出狱后的就业、医保、养老、法律援助、职业限制、驾驶证、户口证件、低保救助、犯罪记录、安置帮教、社区矫正、假释"
+
+
+def render_fill_ins(text: str) -> str:
+    """Turn bureau fill-in fields into a plain note for the asker."""
+    return FILL_IN_RE.sub(lambda m: f"（{m.group(1)}：暂未公布，请向监狱民警询问）", text)
+
+
+def source_refs(item: Item, regions: RegionTree) -> list[SourceRef]:
+    region = regions[item.region].name if item.region in regions else item.region
+    return [SourceRef(s.title, s.citation, region) for s in item.sources]
+
+
+def faq_answer(item: Item) -> str:
+    return render_fill_ins(item.text)
+
+
+def passage_answer(items: list[Item]) -> str:
+    """Quote the matching passages, each under its heading path."""
+    return "\n\n".join(f"【{item.context}】\n{render_fill_ins(item.text)}" for item in items)
+
+
+def bureau_phrase(region: Region) -> str:
+    return region.bureau.name or f"{region.name}司法局"
+
+
+def flagged_message(bureau: Region, individual: bool) -> str:
+    who = bureau_phrase(bureau)
+    if individual:
+        return (f"这是关于你本人或家人具体情况的问题，需要工作人员查看材料后才能回答。"
+                f"我已经把问题记下来，会转给{who}，答复会通过监狱转交给你。")
+    return (f"这个问题我现在还答不准，不能乱说。我已经把问题记下来，会转给{who}，"
+            f"他们答复后会通过监狱转交给你。")
+
+
+def out_of_scope_message() -> str:
+    return f"这个问题不在帮教问答能回答的范围里。你可以问{TOPIC_LIST}等方面的问题。"
+
+
+def crisis_message() -> str:
+    return ("听到你这么说，我们很关心你。请马上告诉身边的民警，或者找心理咨询老师说一说，"
+            "他们会帮助你。你不是一个人，家人和帮教的同志都在等你回家。")
+
+
+def join_parts(parts: list[tuple[str, str]]) -> str:
+    """One text for a compound question: each part under its own question."""
+    if len(parts) == 1:
+        return parts[0][1]
+    return "\n\n".join(f"{i}. 问：{q}\n{a}" for i, (q, a) in enumerate(parts, 1))

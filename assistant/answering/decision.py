@@ -1,0 +1,94 @@
+"""Decide, from several retrieval signals, whether a question part is answered, flagged or out of scope.
+
+Pure functions over plain numbers, so the thresholds can be calibrated on a labelled set
+(see `assistant.answering.calibration`) and the decision tested in isolation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
+
+DEFAULT_CALIBRATION = Path(__file__).with_name("calibration.json")
+
+
+@dataclass(frozen=True)
+class RouteThresholds:
+    """An item is trusted as the answer when all of these hold."""
+
+    min_relevance: float
+    min_coverage: float
+    min_margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    faq: RouteThresholds = field(default_factory=lambda: RouteThresholds(0.90, 0.30))
+    chunk: RouteThresholds = field(default_factory=lambda: RouteThresholds(0.88, 0.45))
+    # below this relevance, a question with no domain word is not about release and reintegration
+    domain_relevance: float = 0.86
+    notes: str = ""
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Calibration:
+        path = path or DEFAULT_CALIBRATION
+        if not path.exists():
+            return cls()
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(RouteThresholds(**raw["faq"]), RouteThresholds(**raw["chunk"]), raw["domain_relevance"],
+                   raw.get("notes", ""))
+
+
+@dataclass(frozen=True)
+class RouteFeatures:
+    """Signals about the best item of one kind (FAQ or chunk) for a question part."""
+
+    relevance: float = 0.0
+    coverage: float = 0.0
+    margin: float = 0.0  # relevance gap to the runner-up item of the same kind
+    dense: float = 0.0
+    agree: bool = False  # the best item is near the top of both the dense and the BM25 lists
+
+    def passes(self, t: RouteThresholds) -> bool:
+        return self.relevance >= t.min_relevance and self.coverage >= t.min_coverage and self.margin >= t.min_margin
+
+
+@dataclass(frozen=True)
+class Features:
+    faq: RouteFeatures | None
+    chunk: RouteFeatures | None
+    domain_words: int
+    individual_case: bool
+    crisis: bool
+
+    @property
+    def best_relevance(self) -> float:
+        return max((r.relevance for r in (self.faq, self.chunk) if r), default=0.0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str
+    route: str | None
+    reason: str
+
+
+def decide(f: Features, c: Calibration) -> Decision:
+    """answered (by FAQ or passage) / flagged / out_of_scope, with a short reason for the debug view."""
+    if f.crisis:
+        return Decision(FLAGGED, None, "crisis expression")
+    if f.individual_case:
+        return Decision(FLAGGED, None, "about the asker's own case")
+    if f.faq and f.faq.passes(c.faq):
+        return Decision(ANSWERED, "faq", "approved FAQ matches")
+    if f.chunk and f.chunk.passes(c.chunk):
+        return Decision(ANSWERED, "chunk", "policy passage matches")
+    if f.domain_words or f.best_relevance >= c.domain_relevance:
+        return Decision(FLAGGED, None, "in the domain, not answerable from the knowledge base")
+    return Decision(OUT_OF_SCOPE, None, "not about release and reintegration")

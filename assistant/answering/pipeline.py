@@ -1,0 +1,109 @@
+"""The answering component: question + home county → answer with sources, or an honest flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answering import compose
+from assistant.answering.decision import Calibration, Decision, Features, RouteFeatures, decide
+from assistant.answering.models import ANSWERED, CRISIS, FLAGGED, OUT_OF_SCOPE, Answer, PartAnswer, SourceRef
+from assistant.index.items import CHUNK, FAQ
+from assistant.index.search import Candidate, HybridSearcher
+from assistant.knowledge.regions import RegionTree
+from assistant.text.normalize import normalize
+from assistant.text.question_split import split_question
+from assistant.text.signals import SignalDetector
+
+MAX_QUESTION_CHARS = 2000
+
+
+def route_features(cands: list[Candidate]) -> RouteFeatures | None:
+    """Signals of the best candidate of one kind, with its margin over the runner-up."""
+    if not cands:
+        return None
+    best = cands[0]
+    runner = max((c.relevance for c in cands[1:]), default=best.relevance - 0.1)
+    return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense,
+                         best.in_dense_top and best.in_bm25_top)
+
+
+@dataclass
+class PartResult:
+    """Everything the decision saw for one part (used by eval and the debug view)."""
+
+    text: str
+    features: Features
+    decision: Decision
+    faq: list[Candidate]
+    chunks: list[Candidate]
+
+
+class Answerer:
+    """Answers questions for one knowledge base and index. Thread-safe after construction."""
+
+    def __init__(self, searcher: HybridSearcher, regions: RegionTree, signals: SignalDetector,
+                 calibration: Calibration):
+        self.searcher = searcher
+        self.regions = regions
+        self.signals = signals
+        self.calibration = calibration
+
+    def analyse(self, part: str, region_code: str) -> PartResult:
+        """Retrieve and compute the decision features of one question part."""
+        sig = self.signals.run(part)
+        query = self.searcher.prepare(part)
+        cands = self.searcher.search(query, region_code, (FAQ, CHUNK), k=20)
+        faq = [c for c in cands if c.item.kind == FAQ]
+        chunks = [c for c in cands if c.item.kind == CHUNK]
+        features = Features(route_features(faq), route_features(chunks), len(sig.domain_hits),
+                            sig.individual_case, sig.crisis)
+        return PartResult(part, features, decide(features, self.calibration), faq, chunks)
+
+    def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
+        d = result.decision
+        bureau = self.regions.bureau_region(region_code)
+        if d.status == ANSWERED and d.route == "faq":
+            item = result.faq[0].item
+            return PartAnswer(result.text, ANSWERED, compose.faq_answer(item),
+                              compose.source_refs(item, self.regions), "faq", [item.id], d.reason)
+        if d.status == ANSWERED:
+            chosen = [result.chunks[0].item]
+            second = result.chunks[1] if len(result.chunks) > 1 else None
+            if second and second.item.target == chosen[0].target and RouteFeatures(
+                    second.relevance, second.coverage, 1.0).passes(self.calibration.chunk):
+                chosen.append(second.item)
+            refs: list[SourceRef] = []
+            for item in chosen:
+                refs += [r for r in compose.source_refs(item, self.regions) if r not in refs]
+            return PartAnswer(result.text, ANSWERED, compose.passage_answer(chosen), refs, "chunk",
+                              [i.id for i in chosen], d.reason)
+        if result.features.crisis:
+            return PartAnswer(result.text, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)
+        if d.status == FLAGGED:
+            msg = compose.flagged_message(bureau, result.features.individual_case)
+            return PartAnswer(result.text, FLAGGED, msg, reason=d.reason)
+        return PartAnswer(result.text, OUT_OF_SCOPE, compose.out_of_scope_message(), reason=d.reason)
+
+    def run(self, question: str, region_code: str) -> Answer:
+        """Answer `question` for an asker whose home region is `region_code`."""
+        region = self.regions[region_code]
+        text = normalize(question)[:MAX_QUESTION_CHARS]
+        whole_crisis = self.signals.run(text).crisis
+        parts = [self._part_answer(self.analyse(p, region_code), region_code) for p in split_question(text)]
+        crisis = whole_crisis or any(p.crisis for p in parts)
+        if crisis and not any(p.crisis for p in parts):
+            parts.insert(0, PartAnswer(text, FLAGGED, compose.crisis_message(), reason="crisis expression",
+                                       crisis=True))
+        statuses = {p.status for p in parts}
+        if statuses == {ANSWERED}:
+            status = ANSWERED
+        elif FLAGGED in statuses:
+            status = FLAGGED
+        else:
+            status = OUT_OF_SCOPE
+        sources: list[SourceRef] = []
+        for p in parts:
+            sources += [s for s in p.sources if s not in sources]
+        body = compose.join_parts([(p.question, p.answer) for p in parts])
+        return Answer(question, region.name, status, body, sources, CRISIS if crisis else None, parts,
+                      region_code=region.code)

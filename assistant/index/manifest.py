@@ -1,0 +1,46 @@
+"""What an index was built from; a different manifest means the index is stale."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+INDEX_FORMAT = 1
+TRACKED_PACKAGES = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "langchain-text-splitters")
+
+
+def library_versions() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+@dataclass
+class Manifest:
+    content_hash: str
+    model: str
+    model_dir: str
+    versions: dict[str, str] = field(default_factory=library_versions)
+    format: int = INDEX_FORMAT
+    built_at: str = ""
+    build_seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    partitions: list[str] = field(default_factory=list)
+    extra_hash: str = ""
+
+    def identity(self) -> tuple:
+        """The fields that decide staleness (not the timing or counts)."""
+        return (self.format, self.content_hash, self.extra_hash, self.model, tuple(sorted(self.versions.items())))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))

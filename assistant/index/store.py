@@ -1,0 +1,158 @@
+"""Build, persist and load the search index (all partitions, items and term statistics)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from assistant.embedding.embedder import Embedder
+from assistant.index.items import Item
+from assistant.index.manifest import Manifest
+from assistant.index.partition import Partition
+from assistant.text.analyzer import Analyzer
+
+Progress = Callable[[str], None]
+
+
+class IndexCorruptError(RuntimeError):
+    """Index files exist but cannot be read; the caller rebuilds."""
+
+
+class TermStats:
+    """Document frequencies over every search key, for IDF-weighted query coverage."""
+
+    def __init__(self, n_keys: int, df: dict[str, int]):
+        self.n_keys = n_keys
+        self.df = df
+
+    @classmethod
+    def from_tokens(cls, key_tokens: list[list[str]]) -> TermStats:
+        df: Counter[str] = Counter()
+        for tokens in key_tokens:
+            df.update(set(tokens))
+        return cls(len(key_tokens), dict(df))
+
+    def idf(self, token: str) -> float:
+        return math.log(1 + (self.n_keys + 1) / (self.df.get(token, 0) + 0.5))
+
+    def to_json(self) -> dict:
+        return {"n_keys": self.n_keys, "df": self.df}
+
+
+def partition_name(kind: str, region: str) -> str:
+    return f"{kind}-{region}"
+
+
+class SearchIndex:
+    """Loaded index: partitions by (kind, region), all items by id, term statistics."""
+
+    def __init__(self, manifest: Manifest, items: dict[str, Item], partitions: dict[str, Partition],
+                 stats: TermStats):
+        self.manifest = manifest
+        self.items = items
+        self.partitions = partitions
+        self.stats = stats
+
+    def partition(self, kind: str, region: str) -> Partition | None:
+        return self.partitions.get(partition_name(kind, region))
+
+
+@contextmanager
+def build_lock(data_dir: Path) -> Iterator[None]:
+    """One index build at a time on this data directory (a second process waits)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "index.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analyzer: Analyzer, target: Path,
+                progress: Progress = lambda _msg: None) -> SearchIndex:
+    """Encode and index `items`, write them under `target` atomically, and return the loaded index."""
+    started = time.perf_counter()
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        groups.setdefault(partition_name(item.kind, item.region), []).append(item)
+    keys = [k for name in sorted(groups) for item in groups[name] for k in item.keys]
+    progress(f"分词 {len(keys)} 个检索键 (tokenising)…")
+    tokens = [analyzer.tokens(k) for k in keys]
+    progress(f"向量化 {len(keys)} 个检索键 (encoding with {embedder.model_dir.name})…")
+    vectors = embedder.encode_passages(keys, show_progress=len(keys) > 64) if keys else np.zeros((0, 1), "f4")
+    partitions: dict[str, Partition] = {}
+    offset = 0
+    for name in sorted(groups):
+        group = groups[name]
+        n = sum(len(i.keys) for i in group)
+        partitions[name] = Partition.build(name, group, vectors[offset : offset + n], tokens[offset : offset + n])
+        offset += n
+    stats = TermStats.from_tokens(tokens)
+    manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest.build_seconds = round(time.perf_counter() - started, 2)
+    manifest.counts = Counter(i.kind for i in items) | {"keys": len(keys), "partitions": len(partitions)}
+    manifest.partitions = sorted(partitions)
+    index = SearchIndex(manifest, {i.id: i for i in items}, partitions, stats)
+    progress(f"写入索引 {target} (saving)…")
+    save_index(index, target)
+    return index
+
+
+def save_index(index: SearchIndex, target: Path) -> None:
+    """Write to a temporary sibling folder, then swap it in, so readers never see half an index."""
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name, part in index.partitions.items():
+        part.save(tmp / "partitions" / name)
+    (tmp / "items.json").write_text(
+        json.dumps([i.to_json() for i in index.items.values()], ensure_ascii=False), encoding="utf-8")
+    (tmp / "stats.json").write_text(json.dumps(index.stats.to_json(), ensure_ascii=False), encoding="utf-8")
+    index.manifest.save(tmp / "manifest.json")  # written last: its presence marks a complete index
+    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(target: Path) -> Manifest | None:
+    path = target / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        return Manifest.load(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"索引清单无法读取：{path}（{exc}）") from exc
+
+
+def load_index(target: Path) -> SearchIndex:
+    """Load a complete index; raise IndexCorruptError naming the unreadable part."""
+    manifest = read_manifest(target)
+    if manifest is None:
+        raise IndexCorruptError(f"索引不存在或不完整：{target}")
+    try:
+        items = {d["id"]: Item.from_json(d) for d in json.loads((target / "items.json").read_text("utf-8"))}
+        stats_raw = json.loads((target / "stats.json").read_text("utf-8"))
+        stats = TermStats(stats_raw["n_keys"], stats_raw["df"])
+        partitions = {name: Partition.load(target / "partitions" / name) for name in manifest.partitions}
+    except Exception as exc:  # faiss, bm25s and json raise many different types for damaged files
+        raise IndexCorruptError(f"索引文件损坏：{target}（{type(exc).__name__}: {exc}）") from exc
+    missing = [i for p in partitions.values() for i in p.item_ids if i not in items]
+    if missing:
+        raise IndexCorruptError(f"索引文件不一致：{len(missing)} 个条目缺失（如 {missing[0]}）")
+    return SearchIndex(manifest, items, partitions, stats)

@@ -1,0 +1,103 @@
+"""Wires settings, knowledge, model and index into a ready Answerer; keeps the index fresh."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+
+from assistant.answering.decision import Calibration
+from assistant.answering.pipeline import Answerer
+from assistant.core.config import Settings
+from assistant.embedding.embedder import Embedder, ensure_default_model
+from assistant.index.items import knowledge_items
+from assistant.index.manifest import Manifest
+from assistant.index.search import HybridSearcher
+from assistant.index.store import (
+    IndexCorruptError,
+    SearchIndex,
+    build_index,
+    build_lock,
+    load_index,
+    read_manifest,
+)
+from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.models import KnowledgeBase
+from assistant.knowledge.regions import RegionTree
+from assistant.text.analyzer import Analyzer
+from assistant.text.signals import SignalDetector
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+class Runtime:
+    """Lazily builds each part once. Heavy parts (model, index) load on first use."""
+
+    def __init__(self, settings: Settings, progress: Progress | None = None, embedder: Embedder | None = None):
+        self.settings = settings
+        self.progress = progress or (lambda msg: log.info(msg))
+        self._embedder = embedder
+        self._index: SearchIndex | None = None
+        self.last_build: str | None = None  # why the index was last (re)built, if it was
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        return load_knowledge(self.settings.knowledge_dir)
+
+    @cached_property
+    def regions(self) -> RegionTree:
+        return RegionTree(self.kb.regions)
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        return Analyzer(self.kb.lexicon)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            folder = self.settings.model_path or ensure_default_model(self.settings.default_model_dir)
+            self._embedder = Embedder(folder)
+        return self._embedder
+
+    def expected_manifest(self) -> Manifest:
+        return Manifest(content_hash=self.kb.content_hash, model=self.embedder.fingerprint,
+                        model_dir=str(self.embedder.model_dir))
+
+    def build_index(self, reason: str = "requested") -> SearchIndex:
+        with build_lock(self.settings.data_dir):
+            self.progress(f"构建索引（{reason}）…")
+            self._index = build_index(knowledge_items(self.kb), self.expected_manifest(), self.embedder,
+                                      self.analyzer, self.settings.index_dir, self.progress)
+            self.last_build = reason
+        return self._index
+
+    def ensure_index(self) -> SearchIndex:
+        """Load the index; rebuild it when missing, stale (knowledge/model/library changed) or corrupt."""
+        if self._index is not None:
+            return self._index
+        expected = self.expected_manifest()
+        reason = None
+        try:
+            current = read_manifest(self.settings.index_dir)
+            if current is None:
+                reason = "索引不存在 (no index yet)"
+            elif current.identity() != expected.identity():
+                reason = "知识库、模型或依赖版本已变化 (index is stale)"
+            else:
+                self._index = load_index(self.settings.index_dir)
+                return self._index
+        except IndexCorruptError as exc:
+            reason = f"索引损坏，重新构建 (index corrupt): {exc}"
+            self.progress(reason)
+        return self.build_index(reason)
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        return Calibration.load(self.settings.calibration_path)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        index = self.ensure_index()
+        searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions)
+        return Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration)

@@ -1,0 +1,44 @@
+"""Split a compound question ("医保怎么处理？会不会影响孩子入党？") into its parts."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE_RE = re.compile(r"(?<=[？?！!。；;\n])")
+_CONNECTOR_RE = re.compile(r"(?:还有(?:就是)?|另外|再问一下|还想问(?:一下)?|顺便问(?:一下)?|第二个问题|其次)[，,：:]?")
+_QUESTION_WORD_RE = re.compile(
+    r"(怎么|咋|啥|什么|吗|么|能不能|会不会|可不可以|是不是|有没有|要不要|多久|多长|几年|哪里|哪儿|去哪|找谁|如何|呢|没有|行不行|中不中)"
+)
+MIN_PART = 4
+
+
+def _looks_like_question(text: str) -> bool:
+    return len(text) >= MIN_PART and bool(_QUESTION_WORD_RE.search(text))
+
+
+def split_question(text: str) -> list[str]:
+    """Parts of a (normalised) question; a single question comes back as one part."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_RE.split(text):
+        for chunk in _CONNECTOR_RE.split(sentence):
+            chunk = chunk.strip(" ，,。；;")
+            if not chunk:
+                continue
+            clauses = [c.strip() for c in re.split(r"[，,]", chunk) if c.strip()]
+            current = ""
+            for clause in clauses:
+                if current and _looks_like_question(current) and _looks_like_question(clause):
+                    pieces.append(current)
+                    current = clause
+                else:
+                    current = f"{current}，{clause}" if current else clause
+            if current:
+                pieces.append(current)
+    parts: list[str] = []
+    for piece in pieces:
+        core = piece.strip("？?！!。；; ")
+        if parts and len(core) < MIN_PART:
+            parts[-1] = f"{parts[-1]}{piece}"
+        elif core:
+            parts.append(piece.strip())
+    return parts or [text.strip()]
