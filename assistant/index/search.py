@@ -15,7 +15,7 @@ from assistant.text.analyzer import Analyzer
 from assistant.text.normalize import normalize
 
 COVERAGE_WEIGHT = 0.15
-LOCALITY_WEIGHT = 0.01
+LOCALITY_WEIGHT = 0.005
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,13 @@ ARTICLE_RE = re.compile(r"^\d+(之[一二三四五六七八九十]+)?$")
 CITE_RE = re.compile(r"\[@([^\]]+)\]")
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 MIN_PARAPHRASES = 3
+_CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+_CJK_GAP_RE = re.compile(rf"(?<={_CJK})\s+(?={_CJK})")
+
+
+def join_cjk_lines(text: str) -> str:
+    """Remove the spaces YAML folding puts between Chinese sentences (e.g. answers written with >-)."""
+    return _CJK_GAP_RE.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -350,6 +357,7 @@ def parse_faq_entry(col: _Collector, path: Path, item: dict, ids: dict[str, str]
     if status not in FAQ_STATUS:
         col.add(path, _where(item, "status", prefix), f"status 应为 draft 或 approved：{status!r}")
     question, answer = _text(item, "question"), _text(item, "answer")
+    answer = join_cjk_lines(answer) if answer else answer
     if not question:
         col.add(path, _where(item, "question", prefix), "缺少问题 question")
     if not answer:

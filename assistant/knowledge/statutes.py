@@ -95,7 +95,7 @@ def statute_markdown(statute: Statute, doc_id: str, region: str, version: str, l
     import yaml
 
     sources = {
-        f"a{a.number}": {"title": statute.title.removeprefix("中华人民共和国") and statute.title, "kind": "law",
+        f"a{a.number}": {"title": statute.title, "kind": "law",
                          "article": a.number, "version": version, "law_file": law_file,
                          "confidence": "verified"}
         for a in statute.articles

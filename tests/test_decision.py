@@ -1,0 +1,73 @@
+"""The decision step and its calibration, on plain numbers (no model needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.answering.calibration import Row, calibrate, utility
+from assistant.answering.decision import Calibration, Features, RouteFeatures, RouteThresholds, decide
+from assistant.evaluation import Labelled
+
+CAL = Calibration(RouteThresholds(0.90, 0.3), RouteThresholds(0.88, 0.4), 0.86)
+
+
+def features(faq=None, chunk=None, domain=1, individual=False, crisis=False) -> Features:
+    return Features(faq, chunk, domain, individual, crisis)
+
+
+def test_confident_faq_is_answered_from_the_faq():
+    d = decide(features(faq=RouteFeatures(0.93, 0.6, 0.02), chunk=RouteFeatures(0.95, 0.9, 0.05)), CAL)
+    assert (d.status, d.route) == ("answered", "faq")
+
+
+def test_passage_answers_when_no_faq_is_confident():
+    d = decide(features(faq=RouteFeatures(0.85, 0.6), chunk=RouteFeatures(0.90, 0.5)), CAL)
+    assert (d.status, d.route) == ("answered", "chunk")
+
+
+def test_high_similarity_without_lexical_support_is_not_trusted():
+    d = decide(features(faq=RouteFeatures(0.95, 0.1), chunk=RouteFeatures(0.95, 0.1)), CAL)
+    assert d.status == "flagged"
+
+
+def test_individual_case_and_crisis_are_flagged_even_when_retrieval_is_confident():
+    strong = RouteFeatures(0.97, 1.0, 0.1)
+    assert decide(features(faq=strong, individual=True), CAL).status == "flagged"
+    assert decide(features(faq=strong, crisis=True), CAL).status == "flagged"
+
+
+def test_out_of_scope_needs_no_domain_word_and_low_relevance():
+    weak = RouteFeatures(0.80, 0.0)
+    assert decide(features(faq=weak, domain=0), CAL).status == "out_of_scope"
+    assert decide(features(faq=weak, domain=1), CAL).status == "flagged"
+    assert decide(features(faq=RouteFeatures(0.87, 0.0), domain=0), CAL).status == "flagged"
+
+
+def test_calibration_round_trips_through_json(tmp_path: Path):
+    path = tmp_path / "cal.json"
+    CAL.save(path)
+    assert Calibration.load(path) == CAL
+
+
+def _row(status: str, relevance: float, coverage: float, target: str | None, expected=(), domain=1) -> Row:
+    f = features(faq=RouteFeatures(relevance, coverage, 0.02), chunk=None, domain=domain)
+    return Row(Labelled("q", "全国", status, tuple(expected)), ((f, target, None),))
+
+
+def test_calibration_separates_answerable_from_unanswerable_and_penalises_wrong_answers():
+    rows = [_row("answered", 0.92 + i * 0.002, 0.6, "a", ["a"]) for i in range(10)]
+    rows += [_row("flagged", 0.86 + i * 0.002, 0.5, "b") for i in range(10)]
+    rows += [_row("out_of_scope", 0.80, 0.0, "c", domain=0) for _ in range(5)]
+    result = calibrate(rows)
+    assert 0.878 <= result.calibration.faq.min_relevance <= 0.92
+    assert result.accuracy == 1.0
+    # a setting that answers the flagged ones scores worse than one that flags everything answerable
+    loose = Calibration(RouteThresholds(0.80, 0.0), RouteThresholds(0.99, 1.0), 0.99)
+    strict = Calibration(RouteThresholds(0.99, 1.0), RouteThresholds(0.99, 1.0), 0.99)
+    assert utility(rows, loose)[0] < utility(rows, strict)[0]
+
+
+def test_answer_with_the_wrong_source_counts_as_wrong():
+    rows = [_row("answered", 0.95, 0.8, "wrong", ["right"])]
+    objective, accuracy = utility(rows, CAL)
+    assert accuracy == 0.0 and objective < 0

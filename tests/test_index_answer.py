@@ -1,0 +1,117 @@
+"""Index build/load, staleness and corruption, region scoping, and answering on the real knowledge base."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.core.config import Settings
+from assistant.index.items import CHUNK, FAQ
+from assistant.runtime import Runtime
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def mini_runtime(tmp_path: Path, mini_kb: Path, embedder) -> Runtime:
+    return Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=embedder)
+
+
+def test_index_is_built_persisted_and_reused(mini_runtime: Runtime, mini_kb: Path, embedder):
+    index = mini_runtime.ensure_index()
+    assert mini_runtime.last_build and "no index" in mini_runtime.last_build
+    assert index.manifest.counts[FAQ] == 2 and index.manifest.counts[CHUNK] >= 2
+    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again.ensure_index()
+    assert again.last_build is None  # loaded, not rebuilt
+
+
+def test_stale_index_is_rebuilt_when_knowledge_changes(mini_runtime: Runtime, mini_kb: Path, embedder):
+    mini_runtime.ensure_index()
+    faq = mini_kb / "faq" / "000000" / "medical.yaml"
+    faq.write_text(faq.read_text(encoding="utf-8").replace("出来了医保咋整", "出来了医保咋个整"), encoding="utf-8")
+    again = Runtime(mini_runtime.settings, embedder=embedder)
+    index = again.ensure_index()
+    assert again.last_build and "stale" in again.last_build
+    assert "出来了医保咋个整" in index.items["faq-medical-enrol"].keys
+
+
+def test_corrupt_index_is_reported_and_rebuilt(mini_runtime: Runtime, embedder):
+    mini_runtime.ensure_index()
+    index_dir = mini_runtime.settings.index_dir
+    victim = next(index_dir.glob("partitions/*/dense.faiss"))
+    victim.write_bytes(b"garbage")
+    messages: list[str] = []
+    again = Runtime(mini_runtime.settings, progress=messages.append, embedder=embedder)
+    again.ensure_index()
+    assert any("索引文件损坏" in m for m in messages)
+    assert again.answerer.run("出狱后医保怎么办", "431382").status == "answered"
+
+
+def test_interrupted_build_leaves_the_old_index_usable(mini_runtime: Runtime, embedder):
+    mini_runtime.ensure_index()
+    index_dir = mini_runtime.settings.index_dir
+    leftover = index_dir.with_name("index.tmp-99999")
+    shutil.copytree(index_dir, leftover)
+    (leftover / "manifest.json").unlink()  # a build killed before it finished
+    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again.ensure_index()
+    assert again.last_build is None
+
+
+def test_search_is_scoped_to_the_region_chain(mini_runtime: Runtime):
+    answerer = mini_runtime.answerer
+    searcher = answerer.searcher
+    query = searcher.prepare("医保去哪交")
+    lianyuan = {c.item.id for c in searcher.search(query, "431382")}
+    wengniute = {c.item.id for c in searcher.search(query, "150426")}
+    assert "faq-lianyuan-medical" in lianyuan and "faq-lianyuan-medical" not in wengniute
+    assert "faq-medical-enrol" in lianyuan and "faq-medical-enrol" in wengniute
+
+
+def test_more_local_source_ranks_first_when_it_answers_the_same_thing(mini_runtime: Runtime):
+    searcher = mini_runtime.answerer.searcher
+    query = searcher.prepare("出狱后医保怎么办")
+    cands = searcher.search(query, "431382", (FAQ,))
+    local = next(c for c in cands if c.item.region == "431382")
+    national = next(c for c in cands if c.item.region == "000000")
+    assert local.locality > national.locality
+    if abs(local.relevance - national.relevance) < 0.005:
+        assert cands.index(local) < cands.index(national)
+
+
+def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: Runtime):
+    answer = full_runtime.answerer.run("出狱以后医保该怎么弄？", "431382")
+    assert answer.status == "answered" and answer.sources
+    assert all(p.sources for p in answer.parts if p.status == "answered")
+    assert "【待填写" not in answer.answer
+
+
+def test_individual_case_questions_are_flagged_to_the_home_bureau(full_runtime: Runtime):
+    for q in ("我的减刑什么时候批", "我老婆的低保批了没有", "帮我查一下我的假释材料到哪了"):
+        answer = full_runtime.answerer.run(q, "150426")
+        assert answer.status == "flagged", q
+        assert "翁牛特旗司法局" in answer.answer and not answer.sources
+
+
+def test_off_topic_questions_are_out_of_scope(full_runtime: Runtime):
+    for q in ("今天天气怎么样", "给我写一首关于月亮的诗", "asdfghjkl", "红烧肉怎么做好吃"):
+        assert full_runtime.answerer.run(q, "431382").status == "out_of_scope", q
+
+
+def test_crisis_always_raises_an_alert(full_runtime: Runtime):
+    for q in ("我不想活了", "出去以后找不到工作，活着没意思", "想自杀"):
+        answer = full_runtime.answerer.run(q, "431382")
+        assert answer.alert == "crisis" and answer.status == "flagged", q
+        assert "民警" in answer.answer
+    assert full_runtime.answerer.run("出狱后医保怎么办", "431382").alert is None
+
+
+def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
+    answer = full_runtime.answerer.run("出去后医保咋交？我的减刑啥时候批下来？", "430105")
+    assert len(answer.parts) == 2
+    assert answer.status == "flagged"  # any flagged part flags the whole question
+    assert answer.parts[1].status == "flagged"
+    assert "1. 问：" in answer.answer and "2. 问：" in answer.answer

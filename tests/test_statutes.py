@@ -1,0 +1,75 @@
+"""Statute importer and citation checks against the LawRefBook-layout texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.statutes import chinese_number, check_citations, load_statute, parse_statute, statute_markdown
+from conftest import KNOWLEDGE
+
+SAMPLE = """# 中华人民共和国示例法
+
+2020年1月1日 通过
+
+<!-- INFO END -->
+
+## 第一章 总则
+
+第一条 为了示例，制定本法。
+
+第二条 第一款内容。
+
+第二款内容。
+
+第三条之一 增加的条文。
+"""
+
+
+def test_chinese_numbers():
+    assert [chinese_number(x) for x in ("一", "十", "十三", "二十", "一百零一", "二百八十六", "四百五十二")] == [
+        1, 10, 13, 20, 101, 286, 452]
+
+
+def test_parse_statute_articles_paragraphs_and_headings():
+    s = parse_statute(SAMPLE)
+    assert s.title == "中华人民共和国示例法"
+    assert [a.number for a in s.articles] == ["1", "2", "3之一"]
+    assert s.article("2").text == "第二条 第一款内容。\n第二款内容。"
+    assert s.article("1").heading_path == ("第一章 总则",)
+    assert "2020年1月1日" in s.preamble
+
+
+def test_real_statute_files_parse(laws_dir: Path):
+    criminal = load_statute(laws_dir / "刑法" / "刑法.md")
+    assert criminal.article("133之一").text.startswith("第一百三十三条之一")
+    assert criminal.article("100") is not None
+    prison = load_statute(laws_dir / "行政法" / "监狱法(2012-10-26).md")
+    assert "释放证明书" in prison.article("35").text
+    assert prison.article("35").heading_path[-1] == "第五节 释放和安置"
+
+
+def test_every_cited_article_exists_in_the_statute_files(laws_dir: Path):
+    problems = check_citations(load_knowledge(KNOWLEDGE), laws_dir)
+    assert problems == []
+
+
+def test_citation_check_catches_a_missing_article(mini_kb: Path, laws_dir: Path):
+    path = mini_kb / "docs" / "000000" / "national-medical.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("article: 25", "article: 999"), encoding="utf-8")
+    problems = check_citations(load_knowledge(mini_kb), laws_dir)
+    assert [p.message for p in problems] == ["《中华人民共和国社会保险法》中没有第999条"]
+
+
+def test_imported_statute_is_a_valid_document_with_article_citations(mini_kb: Path, laws_dir: Path):
+    rel = "行政法/法律援助法(2021-08-20).md"
+    statute = load_statute(laws_dir / rel)
+    text = statute_markdown(statute, "law-legal-aid", "000000", "2021年8月20日通过", rel, ["legal_aid"])
+    (mini_kb / "docs" / "000000" / "law-legal-aid.md").write_text(text, encoding="utf-8")
+    kb = load_knowledge(mini_kb)
+    doc = next(d for d in kb.documents if d.id == "law-legal-aid")
+    assert len(doc.sections) == len(statute.articles) > 60
+    section = next(s for s in doc.sections if s.heading_path[-1].startswith("第39条"))
+    assert "二十四小时" in section.text and "[@a39]" in section.text
+    assert doc.sources["a39"].citation.endswith("第39条")
+    assert check_citations(kb, laws_dir) == []

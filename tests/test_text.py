@@ -1,0 +1,78 @@
+"""Normalisation, tokenisation, synonyms, stop words, chunking, compound split, signals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.knowledge.loader import load_knowledge
+from assistant.text.analyzer import Analyzer
+from assistant.text.chunking import chunk_document, make_splitter
+from assistant.text.normalize import normalize
+from assistant.text.question_split import split_question
+from assistant.text.signals import SignalDetector
+from conftest import KNOWLEDGE
+
+KB = load_knowledge(KNOWLEDGE)
+ANALYZER = Analyzer(KB.lexicon)
+SIGNALS = SignalDetector(KB.lexicon.signals)
+
+
+def test_normalize_fullwidth_traditional_controls_and_spaces():
+    assert normalize("出獄後　醫保怎麼辦？ＡＢＣ１２３") == "出狱后 医保怎么办?abc123"
+    assert normalize("  我\x00要\u200b问  \n\n 问题 ") == "我要问\n问题"
+
+
+def test_domain_words_stay_whole():
+    words = ANALYZER.words(normalize("刑满释放人员怎么办理安置帮教"))
+    assert "安置帮教" in words and "刑满释放人员" in words
+    assert "怎么" not in words  # stop word
+
+
+def test_colloquial_forms_expand_to_formal_terms():
+    assert "医疗保险" in ANALYZER.expand(normalize("出来了医保咋整"))
+    assert "网约车" in ANALYZER.expand("出来能跑滴滴不")
+    assert "服刑" in ANALYZER.expand("蹲号子的人")
+    tokens = ANALYZER.tokens("驾照咋弄")
+    assert "驾驶证" in tokens and "驾照" in tokens
+
+
+def test_chunks_keep_heading_path_region_and_sources():
+    doc = next(d for d in KB.documents if d.id == "national-legal-aid")
+    chunks = chunk_document(doc)
+    assert len(chunks) >= len(doc.sections)
+    assert all(c.sources and c.region == "000000" and "[@" not in c.text for c in chunks)
+    assert all(c.heading_path and c.heading_path[0] == doc.title for c in chunks)
+
+
+def test_long_section_is_split_on_chinese_sentences_and_pieces_inherit_citations(mini_kb: Path):
+    path = mini_kb / "docs" / "000000" / "national-medical.md"
+    long = "。".join(f"第{i}句话讲医保怎么交" for i in range(60)) + "。[@sb23]"
+    path.write_text(path.read_text(encoding="utf-8").replace("## 交不起", f"## 很长的一节\n\n{long}\n\n## 交不起"),
+                    encoding="utf-8")
+    doc = load_knowledge(mini_kb).documents[0]
+    pieces = [c for c in chunk_document(doc, make_splitter(120, 0)) if c.heading_path[-1] == "很长的一节"]
+    assert len(pieces) > 3
+    assert all(p.text.endswith("。") and len(p.text) <= 120 for p in pieces)
+    assert all(p.sources[0].article == "23" for p in pieces)
+
+
+def test_compound_questions_split_into_parts():
+    q = normalize("我只有一个月就要释放了，我出去后怎么就业？医保怎么处理？我的事会不会影响子女入党、就业？")
+    parts = split_question(q)
+    assert len(parts) == 3 and "就业" in parts[0] and "医保" in parts[1] and "入党" in parts[2]
+    assert len(split_question("出去咋找工作，医保咋交")) == 2
+    assert split_question("出狱后医保怎么办") == ["出狱后医保怎么办"]
+    assert split_question("请问，出狱后医保怎么办？") == ["请问，出狱后医保怎么办?"] or len(
+        split_question("请问，出狱后医保怎么办？")) == 1
+    assert len(split_question("医保咋整？还有就是低保能不能申请")) == 2
+
+
+def test_crisis_individual_and_domain_signals():
+    assert SIGNALS.run("我真的不想活了").crisis
+    assert SIGNALS.run("出去也是死了算了").crisis
+    assert not SIGNALS.run("出狱后医保怎么办").crisis
+    assert SIGNALS.run("我的减刑什么时候批").individual_case
+    assert SIGNALS.run("我老婆的低保批了没有").individual_case
+    assert not SIGNALS.run("减刑需要什么条件").individual_case
+    assert SIGNALS.run("出狱后医保怎么办").domain_hits
+    assert not SIGNALS.run("今天天气怎么样").domain_hits
