@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import KNOWLEDGE
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from conftest import KNOWLEDGE
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import KNOWLEDGE
 
 from assistant.knowledge.loader import KnowledgeError, load_knowledge
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
-from conftest import KNOWLEDGE
 
 
 def _problems(root: Path) -> list[str]:

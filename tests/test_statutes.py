@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.knowledge.loader import load_knowledge
-from assistant.knowledge.statutes import chinese_number, check_citations, load_statute, parse_statute, statute_markdown
 from conftest import KNOWLEDGE
+
+from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.statutes import check_citations, chinese_number, load_statute, parse_statute, statute_markdown
 
 SAMPLE = """# 中华人民共和国示例法
 

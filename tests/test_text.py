@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import KNOWLEDGE
+
 from assistant.knowledge.loader import load_knowledge
 from assistant.text.analyzer import Analyzer
 from assistant.text.chunking import chunk_document, make_splitter
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
 from assistant.text.signals import SignalDetector
-from conftest import KNOWLEDGE
 
 KB = load_knowledge(KNOWLEDGE)
 ANALYZER = Analyzer(KB.lexicon)

@@ -11,7 +11,10 @@ from assistant.knowledge.regions import RegionTree
 
 FILL_IN_RE = re.compile(r"【待填写[:：]\s*([^】]+)】")
 
-TOPIC_LIST = "出狱后的就业、医保、养老、法律援助、职业限制、驾驶证、户口证件、低保救助、犯罪记录、安置帮教、社区矫正、假释"
+TOPIC_LIST = (
+    "出狱后的就业、医保、养老、法律援助、职业限制、驾驶证、户口证件、"
+    "低保救助、犯罪记录、安置帮教、社区矫正、假释"
+)
 
 
 def render_fill_ins(text: str) -> str:
