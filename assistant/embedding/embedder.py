@@ -82,7 +82,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = getter()
         return int(dim) if dim else int(self.encode_queries(["x"]).shape[1])
 
     def _encode(self, texts: list[str], prompt_name: str, show_progress: bool = False) -> np.ndarray:
