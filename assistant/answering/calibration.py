@@ -85,9 +85,9 @@ class CalibrationResult:
     def summary(self) -> str:
         c = self.calibration
         return (f"FAQ: relevance ≥ {c.faq.min_relevance}, coverage ≥ {c.faq.min_coverage}, "
-                f"margin ≥ {c.faq.min_margin}\n"
+                f"margin ≥ {c.faq.min_margin}, relevance when dense and BM25 agree ≥ {c.faq.min_relevance_agree}\n"
                 f"passage: relevance ≥ {c.chunk.min_relevance}, coverage ≥ {c.chunk.min_coverage}, "
-                f"margin ≥ {c.chunk.min_margin}\n"
+                f"margin ≥ {c.chunk.min_margin}, relevance when dense and BM25 agree ≥ {c.chunk.min_relevance_agree}\n"
                 f"domain relevance ≥ {c.domain_relevance}\n"
                 f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}")
 
@@ -101,6 +101,12 @@ def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
                 score = utility(rows, cand)[0]
                 if score > best_score:
                     best, best_score = cand, score
+    current: RouteThresholds = getattr(best, route)
+    for agree in RELEVANCE_GRID[RELEVANCE_GRID < current.min_relevance]:
+        cand = replace(best, **{route: replace(current, min_relevance_agree=float(agree))})
+        score = utility(rows, cand)[0]
+        if score > best_score:
+            best, best_score = cand, score
     return best
 
 

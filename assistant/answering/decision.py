@@ -22,6 +22,8 @@ class RouteThresholds:
     min_relevance: float
     min_coverage: float
     min_margin: float = 0.0
+    # a lower relevance suffices when the dense and the lexical ranking agree on the item
+    min_relevance_agree: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,12 @@ class RouteFeatures:
     margin: float = 0.0  # relevance gap to the runner-up item of the same kind
     dense: float = 0.0
     agree: bool = False  # the best item is near the top of both the dense and the BM25 lists
+    has_amount: bool = True  # the item states a sum of money
+    has_contact: bool = True  # the item states a phone number or address
 
     def passes(self, t: RouteThresholds) -> bool:
-        return self.relevance >= t.min_relevance and self.coverage >= t.min_coverage and self.margin >= t.min_margin
+        relevant = self.relevance >= t.min_relevance or (self.agree and self.relevance >= t.min_relevance_agree)
+        return relevant and self.coverage >= t.min_coverage and self.margin >= t.min_margin
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,12 @@ class Features:
     domain_words: int
     individual_case: bool
     crisis: bool
+    asks_amount: bool = False
+    asks_contact: bool = False
+
+    def lacks_detail(self, route: RouteFeatures) -> bool:
+        """The question asks for an amount or contact that the item does not state (never guess it)."""
+        return (self.asks_amount and not route.has_amount) or (self.asks_contact and not route.has_contact)
 
     @property
     def best_relevance(self) -> float:
@@ -85,10 +96,17 @@ def decide(f: Features, c: Calibration) -> Decision:
         return Decision(FLAGGED, None, "crisis expression")
     if f.individual_case:
         return Decision(FLAGGED, None, "about the asker's own case")
+    lacking = False
     if f.faq and f.faq.passes(c.faq):
-        return Decision(ANSWERED, "faq", "approved FAQ matches")
+        if not f.lacks_detail(f.faq):
+            return Decision(ANSWERED, "faq", "approved FAQ matches")
+        lacking = True
     if f.chunk and f.chunk.passes(c.chunk):
-        return Decision(ANSWERED, "chunk", "policy passage matches")
+        if not f.lacks_detail(f.chunk):
+            return Decision(ANSWERED, "chunk", "policy passage matches")
+        lacking = True
+    if lacking:
+        return Decision(FLAGGED, None, "asks for an amount or contact the knowledge base does not state")
     if f.domain_words or f.best_relevance >= c.domain_relevance:
         return Decision(FLAGGED, None, "in the domain, not answerable from the knowledge base")
     return Decision(OUT_OF_SCOPE, None, "not about release and reintegration")

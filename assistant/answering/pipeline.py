@@ -12,7 +12,7 @@ from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
-from assistant.text.signals import SignalDetector
+from assistant.text.signals import SignalDetector, has_amount, has_contact
 
 MAX_QUESTION_CHARS = 2000
 
@@ -24,7 +24,8 @@ def route_features(cands: list[Candidate]) -> RouteFeatures | None:
     best = cands[0]
     runner = max((c.relevance for c in cands[1:]), default=best.relevance - 0.1)
     return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense,
-                         best.in_dense_top and best.in_bm25_top)
+                         best.in_dense_top and best.in_bm25_top, has_amount(best.item.text),
+                         has_contact(best.item.text))
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Answerer:
         faq = [c for c in cands if c.item.kind == FAQ]
         chunks = [c for c in cands if c.item.kind == CHUNK]
         features = Features(route_features(faq), route_features(chunks), len(sig.domain_hits),
-                            sig.individual_case, sig.crisis)
+                            sig.individual_case, sig.crisis, sig.asks_amount, sig.asks_contact)
         return PartResult(part, features, decide(features, self.calibration), faq, chunks)
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:

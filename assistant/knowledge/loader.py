@@ -421,7 +421,7 @@ def _load_lexicon(col: _Collector, root: Path) -> Lexicon:
     if path.exists():
         raw = col.read_yaml(path) or {}
         lists: dict[str, tuple[str, ...]] = {}
-        for key in ("crisis", "individual_case", "domain"):
+        for key in ("crisis", "individual_case", "domain", "asks_amount", "asks_contact"):
             values = raw.get(key) or [] if isinstance(raw, dict) else []
             for v in values:
                 try:

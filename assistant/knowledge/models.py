@@ -113,6 +113,8 @@ class Signals:
     crisis: tuple[str, ...] = ()
     individual_case: tuple[str, ...] = ()
     domain: tuple[str, ...] = ()
+    asks_amount: tuple[str, ...] = ()
+    asks_contact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

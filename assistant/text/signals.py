@@ -13,6 +13,8 @@ class SignalMatch:
     crisis: bool
     individual_case: bool
     domain_hits: tuple[str, ...]
+    asks_amount: bool = False
+    asks_contact: bool = False
 
 
 class SignalDetector:
@@ -22,10 +24,29 @@ class SignalDetector:
         self._crisis = [re.compile(p) for p in signals.crisis]
         self._individual = [re.compile(p) for p in signals.individual_case]
         self._domain = [re.compile(p) for p in signals.domain]
+        self._amount = [re.compile(p) for p in signals.asks_amount]
+        self._contact = [re.compile(p) for p in signals.asks_contact]
 
     def run(self, text: str) -> SignalMatch:
         return SignalMatch(
             crisis=any(p.search(text) for p in self._crisis),
             individual_case=any(p.search(text) for p in self._individual),
             domain_hits=tuple(m.group(0) for p in self._domain if (m := p.search(text))),
+            asks_amount=any(p.search(text) for p in self._amount),
+            asks_contact=any(p.search(text) for p in self._contact),
         )
+
+
+AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(元|块|万元|万)")
+CONTACT_RE = re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|\b12348\b|地址[:：]\s*\S")
+FILL_IN_RE = re.compile(r"【待填写")
+
+
+def has_amount(text: str) -> bool:
+    """The text states a sum of money (a filled-in figure, not a blank field)."""
+    return bool(AMOUNT_RE.search(text))
+
+
+def has_contact(text: str) -> bool:
+    """The text states a phone number or an address."""
+    return bool(CONTACT_RE.search(text))
