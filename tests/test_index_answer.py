@@ -115,3 +115,16 @@ def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
     assert answer.status == "flagged"  # any flagged part flags the whole question
     assert answer.parts[1].status == "flagged"
     assert "1. 问：" in answer.answer and "2. 问：" in answer.answer
+
+
+def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
+    import json
+
+    mini_runtime.ensure_index()
+    path = mini_runtime.settings.index_dir / "manifest.json"
+    raw = json.loads(path.read_text())
+    del raw["recipe"]  # as written before the build recipe was recorded
+    path.write_text(json.dumps(raw))
+    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again.ensure_index()
+    assert again.last_build and "stale" in again.last_build

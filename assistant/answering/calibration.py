@@ -24,7 +24,7 @@ from assistant.text.question_split import split_question
 WRONG_ANSWER_COST = 3.0
 DISMISS_COST = 1.0
 NEEDLESS_FLAG_COST = 1.0
-RELEVANCE_GRID = np.round(np.arange(0.80, 0.985, 0.005), 3)
+RELEVANCE_GRID = np.round(np.arange(0.80, 1.105, 0.005), 3)
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02)
 DOMAIN_GRID = np.round(np.arange(0.80, 0.96, 0.01), 3)
@@ -102,7 +102,7 @@ def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
                 if score > best_score:
                     best, best_score = cand, score
     current: RouteThresholds = getattr(best, route)
-    for agree in RELEVANCE_GRID[RELEVANCE_GRID < current.min_relevance]:
+    for agree in RELEVANCE_GRID[current.min_relevance > RELEVANCE_GRID]:
         cand = replace(best, **{route: replace(current, min_relevance_agree=float(agree))})
         score = utility(rows, cand)[0]
         if score > best_score:

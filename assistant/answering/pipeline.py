@@ -23,9 +23,10 @@ def route_features(cands: list[Candidate]) -> RouteFeatures | None:
         return None
     best = cands[0]
     runner = max((c.relevance for c in cands[1:]), default=best.relevance - 0.1)
-    return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense,
-                         best.in_dense_top and best.in_bm25_top, has_amount(best.item.text),
-                         has_contact(best.item.text))
+    # agreement over the merged list of this kind: the best item is first both by meaning and by words
+    agree = best is max(cands, key=lambda c: c.dense) and best is max(cands, key=lambda c: c.coverage)
+    return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense, agree,
+                         has_amount(best.item.text), has_contact(best.item.text))
 
 
 @dataclass

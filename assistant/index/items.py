@@ -43,8 +43,12 @@ def chunk_item(chunk: Chunk) -> Item:
 
 
 def faq_item(entry: FaqEntry) -> Item:
-    """An approved FAQ entry; its search keys are the question and every paraphrase."""
-    keys = tuple(dict.fromkeys([entry.question, *entry.paraphrases]))
+    """An approved FAQ entry; its search keys are the question, every paraphrase, and question + answer.
+
+    The last key lets a question phrased in the answer's words find the entry (measured: +22 on the
+    calibration objective over question and paraphrases alone; see README).
+    """
+    keys = tuple(dict.fromkeys([entry.question, *entry.paraphrases, f"{entry.question} {entry.answer}"]))
     return Item(entry.id, FAQ, entry.id, entry.region, entry.question, entry.question, entry.answer,
                 entry.topics, entry.sources, keys=keys)
 

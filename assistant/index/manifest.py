@@ -11,6 +11,21 @@ INDEX_FORMAT = 1
 TRACKED_PACKAGES = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "langchain-text-splitters")
 
 
+RECIPE_MODULES = ("index/items.py", "index/partition.py", "text/chunking.py", "text/analyzer.py",
+                  "text/normalize.py")
+
+
+def recipe_hash() -> str:
+    """Hash of the code that turns knowledge into index keys and tokens: changing it makes the index stale."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for rel in RECIPE_MODULES:
+        digest.update((root / rel).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def library_versions() -> dict[str, str]:
     out: dict[str, str] = {}
     for name in TRACKED_PACKAGES:
@@ -33,14 +48,18 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
     extra_hash: str = ""
+    recipe: str = field(default_factory=recipe_hash)
 
     def identity(self) -> tuple:
         """The fields that decide staleness (not the timing or counts)."""
-        return (self.format, self.content_hash, self.extra_hash, self.model, tuple(sorted(self.versions.items())))
+        return (self.format, self.content_hash, self.extra_hash, self.model, self.recipe,
+                tuple(sorted(self.versions.items())))
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        """Read a saved manifest; fields it lacks (an older format) stay empty, so it reads as stale."""
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{"versions": {}, "recipe": "", **raw})

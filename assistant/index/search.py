@@ -34,8 +34,6 @@ class Candidate:
     bm25: float
     coverage: float
     locality: int
-    in_dense_top: bool
-    in_bm25_top: bool
 
     @property
     def relevance(self) -> float:
@@ -98,6 +96,4 @@ class HybridSearcher:
         if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
             vecs = np.vstack([part.dense.reconstruct(int(r)) for r in key_rows])
             hit.dense = float(np.max(vecs @ query.vector))
-        return Candidate(item, hit.dense, hit.bm25, cov, locality,
-                         hit.dense_rank is not None and hit.dense_rank < 3,
-                         hit.bm25_rank is not None and hit.bm25_rank < 3)
+        return Candidate(item, hit.dense, hit.bm25, cov, locality)

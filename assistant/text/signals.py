@@ -39,14 +39,14 @@ class SignalDetector:
 
 AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(元|块|万元|万)")
 CONTACT_RE = re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|\b12348\b|地址[:：]\s*\S")
-FILL_IN_RE = re.compile(r"【待填写")
+FILL_IN_RE = re.compile(r"【待填写[^】]*】")
 
 
 def has_amount(text: str) -> bool:
     """The text states a sum of money (a filled-in figure, not a blank field)."""
-    return bool(AMOUNT_RE.search(text))
+    return bool(AMOUNT_RE.search(FILL_IN_RE.sub("", text)))
 
 
 def has_contact(text: str) -> bool:
-    """The text states a phone number or an address."""
-    return bool(CONTACT_RE.search(text))
+    """The text states a phone number or an address (not a blank fill-in field)."""
+    return bool(CONTACT_RE.search(FILL_IN_RE.sub("", text)))
