@@ -21,6 +21,15 @@ model_app = typer.Typer(no_args_is_help=True, help="The embedding model.")
 app.add_typer(index_app, name="index")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(model_app, name="model")
+followups_app = typer.Typer(no_args_is_help=True, help="Bureau and prison follow-up work.")
+faq_app = typer.Typer(no_args_is_help=True, help="FAQ entries made from bureau answers.")
+log_app = typer.Typer(no_args_is_help=True, help="The question log.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(followups_app, name="followups")
+app.add_typer(faq_app, name="faq")
+app.add_typer(log_app, name="log")
+app.add_typer(db_app, name="db")
+Actor = Annotated[str, typer.Option("--by", help="经办人姓名或账号")]
 
 County = Annotated[str, typer.Option("--county", "-c", help="户籍地：名称、简称或行政区划代码")]
 
@@ -140,10 +149,18 @@ def ask(
     county: County = "全国",
     as_json: Annotated[bool, typer.Option("--json", help="每行输出一个 JSON 对象")] = False,
     no_log: Annotated[bool, typer.Option("--no-log", help="不记录问题")] = False,
+    prison: Annotated[str, typer.Option(help="监狱名称（记录用）")] = "",
+    kiosk: Annotated[str, typer.Option(help="终端编号（记录用）")] = "cli",
+    inmate: Annotated[str | None, typer.Option(help="服刑人员编号（仅监狱可见，可不填）")] = None,
 ) -> None:
     """Answer a question (or one question per line from stdin) for an asker from COUNTY."""
+    from assistant.services.questions import AskContext, QuestionLog
+    from assistant.storage.spool import Spool
+
     runtime = _runtime()
     code = _region_code(runtime, county)
+    qlog = None if no_log else QuestionLog(runtime.database, Spool(runtime.settings.spool_path))
+    ctx = AskContext(prison=prison, kiosk=kiosk, inmate_number=inmate)
     try:
         answerer = runtime.answerer
     except KnowledgeError as exc:
@@ -155,6 +172,9 @@ def ask(
                 raise _err("问题不能为空 (empty question)", 2)
             continue
         answer = answerer.run(q, code)
+        if qlog is not None:
+            logged = qlog.record(answer, ctx)
+            answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
         if as_json:
             typer.echo(json.dumps(answer.public(), ensure_ascii=False))
             continue
@@ -163,6 +183,8 @@ def ask(
             typer.echo(f"  来源：{s.citation}（适用：{s.region}）")
         if answer.alert:
             typer.echo("  ⚠ 危机提醒：已通知值班民警")
+        if answer.followup_id:
+            typer.echo(f"  已转司法局跟进，编号 {answer.followup_id}")
         typer.echo("")
 
 
@@ -209,6 +231,144 @@ def calibrate(
     result.calibration.save(target)
     typer.echo(result.summary)
     typer.echo(f"已保存 → {target}")
+
+
+def _service(fn):
+    """Run a service call in one transaction; a ServiceError becomes exit code 2 with its message."""
+    from assistant.services.errors import ServiceError
+
+    runtime = _runtime()
+    try:
+        with runtime.database.session() as s:
+            return fn(runtime, s)
+    except ServiceError as exc:
+        raise _err(f"错误：{exc}", 2) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from assistant.storage.db import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"数据库已是最新结构：{url.split('@')[-1]}")
+
+
+@followups_app.command("list")
+def followups_list(county: County, state: Annotated[str, typer.Option(help="open/answered/delivered/closed/all")]
+                   = "open") -> None:
+    """A county's follow-up queue: groups of similar questions, counts, age (no inmate data)."""
+    from assistant.services.followups import STATE_NAMES, bureau_queue
+
+    def run(runtime, s):
+        code = _region_code(runtime, county)
+        items = bureau_queue(s, code, None if state == "all" else state)
+        if not items:
+            typer.echo("没有跟进事项")
+        for it in items:
+            typer.echo(f"#{it.id} [{STATE_NAMES[it.state]}] {it.count}人问 {it.age_days}天 主题:{it.topic or '-'}  "
+                       f"{it.text}")
+            for v in it.variants[1:]:
+                typer.echo(f"      类似：{v}")
+            if it.answer:
+                typer.echo(f"      答复：{it.answer}")
+    _service(run)
+
+
+@followups_app.command("answer")
+def followups_answer(followup_id: int, text: Annotated[str, typer.Option("--text", help="答复内容")], by: Actor,
+                     county: Annotated[str | None, typer.Option(help="只允许答复本县（区）的事项")] = None) -> None:
+    """Answer a follow-up (and every open question grouped with it)."""
+    from assistant.services.followups import answer_followup
+
+    def run(runtime, s):
+        code = _region_code(runtime, county) if county else None
+        ids = answer_followup(s, followup_id, text, by, code)
+        typer.echo(f"已答复 {len(ids)} 个问题：{', '.join(f'#{i}' for i in ids)}")
+    _service(run)
+
+
+@followups_app.command("deliver")
+def followups_deliver(followup_id: int, by: Actor,
+                      prison: Annotated[str | None, typer.Option(help="只允许本监狱的事项")] = None) -> None:
+    """Mark a bureau's answer as delivered to the inmate."""
+    from assistant.services.followups import deliver_followup
+
+    _service(lambda runtime, s: deliver_followup(s, followup_id, by, prison))
+    typer.echo(f"#{followup_id} 已转交")
+
+
+@followups_app.command("close")
+def followups_close(followup_id: int, by: Actor, note: str = "") -> None:
+    """Close a follow-up."""
+    from assistant.services.followups import close_followup
+
+    _service(lambda runtime, s: close_followup(s, followup_id, by, note))
+    typer.echo(f"#{followup_id} 已关闭")
+
+
+@followups_app.command("prison")
+def followups_prison(prison: str, state: str = "answered") -> None:
+    """A prison's follow-ups waiting for delivery, with the inmate number (prison staff only)."""
+    from assistant.services.followups import STATE_NAMES, prison_queue
+
+    def run(runtime, s):
+        for it in prison_queue(s, prison, None if state == "all" else state):
+            typer.echo(f"#{it.id} [{STATE_NAMES[it.state]}] 编号:{it.inmate_number or '-'}  {it.text}\n"
+                       f"      答复：{it.answer or '-'}")
+    _service(run)
+
+
+@faq_app.command("draft")
+def faq_draft(followup_id: int, by: Actor,
+              paraphrase: Annotated[list[str] | None, typer.Option(help="口语问法（可重复）")] = None,
+              question: Annotated[str | None, typer.Option(help="规范问题")] = None,
+              topic: Annotated[list[str] | None, typer.Option(help="主题（可重复）")] = None) -> None:
+    """Turn an answered follow-up into a draft FAQ entry for its county."""
+    from assistant.services.faq import draft_from_followup
+
+    def run(runtime, s):
+        record = draft_from_followup(s, runtime.kb, followup_id, by, question=question,
+                                     paraphrases=list(paraphrase) if paraphrase else None,
+                                     topics=list(topic) if topic else None)
+        typer.echo(f"已生成问答草稿 {record.id}（{len(record.paraphrases)} 种问法）")
+    _service(run)
+
+
+@faq_app.command("approve")
+def faq_approve(faq_id: str, by: Actor) -> None:
+    """Publish a draft FAQ entry; the index is updated at once (no full rebuild)."""
+    from assistant.services.faq import approve
+
+    started = time.perf_counter()
+    entry = _service(lambda runtime, s: (runtime, approve(s, runtime.kb, faq_id, by)))
+    runtime, entry = entry
+    runtime.publish_faq(entry)
+    typer.echo(f"已发布 {faq_id}，索引已更新（{time.perf_counter() - started:.1f} 秒）")
+
+
+@log_app.command("export")
+def log_export(
+    out: Path,
+    county: Annotated[str | None, typer.Option(help="只导出该县（区）")] = None,
+    prison: Annotated[str | None, typer.Option(help="只导出该监狱")] = None,
+    since: Annotated[str | None, typer.Option(help="起始日期 YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="截止日期 YYYY-MM-DD（含）")] = None,
+    topic: Annotated[str | None, typer.Option(help="主题")] = None,
+    status: Annotated[str | None, typer.Option(help="answered/flagged/out_of_scope")] = None,
+) -> None:
+    """Export the question log as CSV or XLSX (by the file's extension)."""
+    from assistant.services.exports import ExportFilter, export_questions
+
+    def run(runtime, s):
+        code = _region_code(runtime, county) if county else None
+        flt = ExportFilter.parse(region_code=code, prison=prison, since=since, until=until, topic=topic,
+                                 status=status)
+        data, count = export_questions(s, flt, out.suffix.lstrip(".").lower(), runtime.regions)
+        out.write_bytes(data)
+        typer.echo(f"已导出 {count} 条 → {out}")
+    _service(run)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from collections.abc import Callable
 from functools import cached_property
@@ -10,7 +12,7 @@ from assistant.answering.decision import Calibration
 from assistant.answering.pipeline import Answerer
 from assistant.core.config import Settings
 from assistant.embedding.embedder import Embedder, ensure_default_model
-from assistant.index.items import knowledge_items
+from assistant.index.items import FAQ, faq_item, knowledge_items
 from assistant.index.manifest import Manifest
 from assistant.index.search import HybridSearcher
 from assistant.index.store import (
@@ -20,10 +22,12 @@ from assistant.index.store import (
     build_lock,
     load_index,
     read_manifest,
+    replace_partition,
 )
 from assistant.knowledge.loader import load_knowledge
-from assistant.knowledge.models import KnowledgeBase
+from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
+from assistant.storage.db import Database
 from assistant.text.analyzer import Analyzer
 from assistant.text.signals import SignalDetector
 
@@ -34,16 +38,41 @@ Progress = Callable[[str], None]
 class Runtime:
     """Lazily builds each part once. Heavy parts (model, index) load on first use."""
 
-    def __init__(self, settings: Settings, progress: Progress | None = None, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, progress: Progress | None = None, embedder: Embedder | None = None,
+                 database: Database | None = None, use_database: bool = True):
         self.settings = settings
         self.progress = progress or (lambda msg: log.info(msg))
         self._embedder = embedder
+        self._database = database
+        self.use_database = use_database
         self._index: SearchIndex | None = None
         self.last_build: str | None = None  # why the index was last (re)built, if it was
 
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = Database(self.settings.database_url)
+        return self._database
+
     @cached_property
     def kb(self) -> KnowledgeBase:
-        return load_knowledge(self.settings.knowledge_dir)
+        """The knowledge files plus the FAQ entries bureaus approved in the database."""
+        kb = load_knowledge(self.settings.knowledge_dir)
+        if not self.use_database:
+            return kb
+        from assistant.services.faq import approved_entries
+
+        with self.database.session() as s:
+            extra = approved_entries(s, kb)
+        return dataclasses.replace(kb, faq=kb.faq + tuple(extra))
+
+    def database_faq_hash(self) -> str:
+        """Identity of the database-approved FAQ entries merged into the index."""
+        digest = hashlib.sha256()
+        for f in self.kb.faq:
+            if f.path.startswith("数据库/"):
+                digest.update(f"{f.id}\0{f.question}\0{f.answer}\0{'|'.join(f.paraphrases)}".encode())
+        return digest.hexdigest()[:16]
 
     @cached_property
     def regions(self) -> RegionTree:
@@ -62,7 +91,7 @@ class Runtime:
 
     def expected_manifest(self) -> Manifest:
         return Manifest(content_hash=self.kb.content_hash, model=self.embedder.fingerprint,
-                        model_dir=str(self.embedder.model_dir))
+                        model_dir=str(self.embedder.model_dir), extra_hash=self.database_faq_hash())
 
     def build_index(self, reason: str = "requested") -> SearchIndex:
         with build_lock(self.settings.data_dir):
@@ -91,6 +120,16 @@ class Runtime:
             reason = f"索引损坏，重新构建 (index corrupt): {exc}"
             self.progress(reason)
         return self.build_index(reason)
+
+    def publish_faq(self, entry: FaqEntry) -> None:
+        """Put a newly approved entry live: update the knowledge in memory and its one index partition."""
+        faq = (*(f for f in self.kb.faq if f.id != entry.id), entry)
+        self.kb = dataclasses.replace(self.kb, faq=faq)
+        index = self.ensure_index()
+        items = [faq_item(f) for f in self.kb.approved_faq if f.region == entry.region]
+        with build_lock(self.settings.data_dir):
+            replace_partition(index, FAQ, entry.region, items, self.embedder, self.analyzer,
+                              self.settings.index_dir, self.expected_manifest())
 
     @cached_property
     def calibration(self) -> Calibration:

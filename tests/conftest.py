@@ -112,3 +112,11 @@ LIANYUAN_FAQ = """- id: faq-lianyuan-medical
       report: 001_ba1109f7e5938a90.txt
       confidence: secondary
 """
+
+
+@pytest.fixture(scope="session")
+def full_regions():
+    from assistant.knowledge.loader import load_knowledge
+    from assistant.knowledge.regions import RegionTree
+
+    return RegionTree(load_knowledge(KNOWLEDGE).regions)

@@ -83,3 +83,36 @@ def test_knowledge_check_and_index_build(cli_env, laws_dir):
     result = CliRunner().invoke(app, ["knowledge", "check", "--laws", str(laws_dir)])
     assert result.exit_code == 0, result.output
     assert "知识库有效" in result.output
+
+
+def test_logged_question_to_bureau_answer_delivery_and_export(cli_env, tmp_path: Path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["ask", "--county", "宁城", "--json", "--prison", "赤峰监狱", "--inmate", "C-88",
+                                 "我的减刑什么时候批下来"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output[result.output.index('{"question"'):].splitlines()[0])
+    fid = row["followup_id"]
+    assert row["status"] == "flagged" and isinstance(fid, int)
+
+    listing = runner.invoke(app, ["followups", "list", "--county", "150429"])
+    assert f"#{fid} [待答复]" in listing.output and "C-88" not in listing.output
+    wrong = runner.invoke(app, ["followups", "answer", str(fid), "--text", "x", "--by", "翁旗", "--county", "翁牛特旗"])
+    assert wrong.exit_code == 2 and "不属于本县" in wrong.output
+    ok = runner.invoke(app, ["followups", "answer", str(fid), "--text", "减刑由监狱提请、法院裁定，请问刑罚执行科。",
+                             "--by", "宁城县司法局", "--county", "宁城"])
+    assert ok.exit_code == 0, ok.output
+    waiting = runner.invoke(app, ["followups", "prison", "赤峰监狱"])
+    assert "C-88" in waiting.output and "刑罚执行科" in waiting.output
+    assert runner.invoke(app, ["followups", "deliver", str(fid), "--by", "民警王"]).exit_code == 0
+    again = runner.invoke(app, ["followups", "deliver", str(fid), "--by", "民警王"])
+    assert again.exit_code == 2 and "已转交" in again.output
+
+    out = tmp_path / "log.xlsx"
+    exported = runner.invoke(app, ["log", "export", str(out), "--county", "宁城县"])
+    assert exported.exit_code == 0, exported.output
+    from openpyxl import load_workbook
+
+    cells = [c.value for c in load_workbook(out).active[2]]
+    assert "宁城县" in cells and "已转交" in cells and "C-88" not in str(cells)
+    bad = runner.invoke(app, ["log", "export", str(tmp_path / "log.pdf")])
+    assert bad.exit_code == 2 and "导出格式" in bad.output

@@ -27,6 +27,7 @@ class PartAnswer:
     item_ids: list[str] = field(default_factory=list)
     reason: str = ""
     crisis: bool = False
+    topic: str | None = None
 
     def public(self) -> dict:
         return {"question": self.question, "status": self.status, "answer": self.answer,
@@ -44,6 +45,8 @@ class Answer:
     parts: list[PartAnswer]
     followup_id: int | None = None
     region_code: str = ""
+    topic: str | None = None
+    question_id: int | None = None
 
     def public(self) -> dict:
         """The JSON shape of `assistant ask --json` and the kiosk API."""

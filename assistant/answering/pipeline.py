@@ -62,6 +62,19 @@ class Answerer:
         return PartResult(part, features, decide(features, self.calibration), faq, chunks)
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
+        answer = self._compose_part(result, region_code)
+        if answer.route == "faq":
+            best = result.faq[0]
+        elif answer.route == "chunk":
+            best = result.chunks[0]
+        else:  # unanswered: the topic of the nearest item, when it is near enough to say
+            best = max(result.faq[:1] + result.chunks[:1], key=lambda c: c.relevance, default=None)
+            if best and best.relevance < self.calibration.domain_relevance:
+                best = None
+        answer.topic = best.item.topics[0] if best and best.item.topics else None
+        return answer
+
+    def _compose_part(self, result: PartResult, region_code: str) -> PartAnswer:
         d = result.decision
         bureau = self.regions.bureau_region(region_code)
         if d.status == ANSWERED and d.route == "faq":
@@ -107,5 +120,6 @@ class Answerer:
         for p in parts:
             sources += [s for s in p.sources if s not in sources]
         body = compose.join_parts([(p.question, p.answer) for p in parts])
+        topic = next((p.topic for p in parts if p.topic), None)
         return Answer(question, region.name, status, body, sources, CRISIS if crisis else None, parts,
-                      region_code=region.code)
+                      region_code=region.code, topic=topic)

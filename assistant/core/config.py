@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class Settings(BaseSettings):
     """Where things live. Everything has an embedded default so one command runs the service."""
 
-    model_config = SettingsConfigDict(env_prefix="BANGJIAO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BANGJIAO_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(default=REPO_ROOT / "data", description="index, converted model, database")
     knowledge_dir: Path = Field(default=REPO_ROOT / "knowledge", description="policy corpus and FAQ")
@@ -26,6 +27,18 @@ class Settings(BaseSettings):
         default=None, description="statute texts in the LawRefBook layout, for citation checks",
     )
     calibration_path: Path | None = Field(default=None, description="decision thresholds (JSON)")
+    database_url_override: str | None = Field(
+        default=None, alias="BANGJIAO_DATABASE_URL",
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; default SQLite in data_dir",
+    )
+
+    @property
+    def database_url(self) -> str:
+        return self.database_url_override or f"sqlite:///{self.data_dir / 'bangjiao.db'}"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.data_dir / "spool" / "questions.jsonl"
 
     @property
     def index_dir(self) -> Path:

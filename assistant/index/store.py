@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,3 +157,61 @@ def load_index(target: Path) -> SearchIndex:
     if missing:
         raise IndexCorruptError(f"索引文件不一致：{len(missing)} 个条目缺失（如 {missing[0]}）")
     return SearchIndex(manifest, items, partitions, stats)
+
+
+def _write_json_atomic(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def replace_partition(index: SearchIndex, kind: str, region: str, items: list[Item], embedder: Embedder,
+                      analyzer: Analyzer, target: Path, manifest: Manifest) -> SearchIndex:
+    """Re-encode one (kind, region) partition only and swap it in, on disk and in memory.
+
+    Used to publish an approved FAQ entry without a full rebuild: cost is one partition's keys.
+    """
+    name = partition_name(kind, region)
+    old = index.partitions.get(name)
+    keys = [k for item in items for k in item.keys]
+    tokens = [analyzer.tokens(k) for k in keys]
+    vectors = embedder.encode_passages(keys)
+    new = Partition.build(name, items, vectors, tokens) if items else None
+    df = dict(index.stats.df)
+    n_keys = index.stats.n_keys
+    if old is not None:
+        for toks in old.key_tokens:
+            for t in set(toks):
+                df[t] -= 1
+        n_keys -= len(old.key_tokens)
+        for item_id in old.item_ids:
+            index.items.pop(item_id, None)
+    for toks in tokens:
+        for t in set(toks):
+            df[t] = df.get(t, 0) + 1
+    stats = TermStats(n_keys + len(tokens), {t: c for t, c in df.items() if c > 0})
+    folder = target / "partitions" / name
+    if new is not None:
+        tmp = folder.with_name(f"{name}.tmp-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        new.save(tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+        index.partitions[name] = new
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        index.partitions.pop(name, None)
+    index.items.update({i.id: i for i in items})
+    index.stats = stats
+    manifest.built_at = index.manifest.built_at
+    manifest.build_seconds = index.manifest.build_seconds
+    manifest.partitions = sorted(index.partitions)
+    manifest.counts = Counter(i.kind for i in index.items.values()) | {
+        "keys": stats.n_keys, "partitions": len(index.partitions)}
+    index.manifest = manifest
+    _write_json_atomic(target / "items.json", [i.to_json() for i in index.items.values()])
+    _write_json_atomic(target / "stats.json", stats.to_json())
+    _write_json_atomic(target / "manifest.json", asdict(manifest))
+    return index

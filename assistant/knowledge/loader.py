@@ -82,8 +82,11 @@ class _Collector:
         self.root = root
         self.problems: list[Problem] = []
 
+    def rel(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
     def add(self, path: Path, location: str | int, message: str) -> None:
-        rel = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        rel = self.rel(path)
         loc = f"第{location}行" if isinstance(location, int) else location
         self.problems.append(Problem(rel, loc, message))
 
@@ -164,7 +167,7 @@ def _common_checks(col: _Collector, path: Path, d: dict, ids: dict[str, str], re
     elif ident in ids:
         col.add(path, _where(d, "id", prefix), f"id 重复：{ident}（已在 {ids[ident]} 中使用）")
     else:
-        ids[ident] = str(path.relative_to(col.root))
+        ids[ident] = col.rel(path)
     region = d.get("region")
     region = str(region).strip() if region is not None else None
     if not region:
@@ -326,7 +329,7 @@ def _load_document(col: _Collector, path: Path, ids: dict[str, str], regions: di
     if len(col.problems) > before:
         return None
     return Document(ident or "", title or "", region or "", doc_topics, sources, tuple(sections),
-                    str(path.relative_to(col.root)), **dates)
+                    col.rel(path), **dates)
 
 
 def _load_faq_file(col: _Collector, path: Path, ids: dict[str, str], regions: dict[str, Region],
@@ -379,8 +382,7 @@ def parse_faq_entry(col: _Collector, path: Path, item: dict, ids: dict[str, str]
     if len(col.problems) > before:
         return None
     return FaqEntry(ident or "", region or "", entry_topics, status or "", question or "", tuple(paraphrases),
-                    answer or "", tuple(sources), str(path.relative_to(col.root)) if path.is_relative_to(col.root)
-                    else str(path), **dates)
+                    answer or "", tuple(sources), col.rel(path), **dates)
 
 
 def _load_lexicon(col: _Collector, root: Path) -> Lexicon:

@@ -1,0 +1,21 @@
+"""Errors the service layer raises; each carries a message for the user in Chinese."""
+
+
+class ServiceError(Exception):
+    """Base class: a request that cannot be carried out. Nothing was changed."""
+
+
+class NotFoundError(ServiceError):
+    pass
+
+
+class ForbiddenError(ServiceError):
+    """Outside the caller's scope (another county or prison)."""
+
+
+class StateError(ServiceError):
+    """A transition that the follow-up's current state does not allow."""
+
+
+class InvalidError(ServiceError):
+    """Input that does not pass validation."""

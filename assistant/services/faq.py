@@ -1,0 +1,120 @@
+"""Turn a bureau's answer into a draft FAQ entry for its county; approving it publishes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.knowledge.loader import MIN_PARAPHRASES, _Collector, parse_faq_entry
+from assistant.knowledge.models import FaqEntry, KnowledgeBase
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
+from assistant.services.followups import ANSWERED, DELIVERED, _get, group_members
+from assistant.storage.models import FaqRecord
+
+
+def bureau_source(bureau_name: str, followup_id: int, when: date) -> dict:
+    """The citation of a bureau's written answer."""
+    return {"title": f"{bureau_name}书面答复（帮教问答跟进第{followup_id}号）", "kind": "local",
+            "version": when.isoformat(), "confidence": "verified",
+            "note": "由户籍地司法局在帮教问答中答复并审核发布"}
+
+
+def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: str,
+                        region_code: str | None = None, question: str | None = None,
+                        paraphrases: list[str] | None = None, topics: list[str] | None = None) -> FaqRecord:
+    """One step: the answered follow-up (and its group's wordings as paraphrases) becomes a draft entry."""
+    fu = _get(s, followup_id)
+    if region_code is not None and fu.region_code != region_code:
+        raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
+    if fu.state not in (ANSWERED, DELIVERED) or not fu.answer:
+        raise StateError(f"跟进事项 {fu.id} 还没有答复，不能转为问答")
+    faq_id = f"faq-bureau-{fu.region_code}-{fu.id}"
+    if s.get(FaqRecord, faq_id) is not None:
+        raise InvalidError(f"跟进事项 {fu.id} 已经转为问答 {faq_id}")
+    wordings = [m.text for m in group_members(s, fu)]
+    question = (question or fu.text).strip()
+    variants = paraphrases if paraphrases is not None else [w for w in wordings if w != question]
+    region = kb.regions[fu.region_code]
+    record = FaqRecord(
+        id=faq_id, region_code=fu.region_code, topics=topics or ([fu.topic] if fu.topic else []), status="draft",
+        question=question, paraphrases=list(dict.fromkeys(v.strip() for v in variants if v.strip())),
+        answer=fu.answer, sources=[bureau_source(region.bureau.name or f"{region.name}司法局", fu.id,
+                                                 datetime.now(UTC).date())],
+        followup_id=fu.id, created_by=actor)
+    s.add(record)
+    s.flush()
+    return record
+
+
+def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fields) -> FaqRecord:
+    """Edit a draft's question, paraphrases, answer, topics or sources."""
+    record = _record(s, faq_id, region_code)
+    if record.status != "draft":
+        raise StateError(f"问答 {faq_id} 已发布，不能再修改草稿")
+    for key, value in fields.items():
+        if key not in {"question", "paraphrases", "answer", "topics", "sources"}:
+            raise InvalidError(f"不能修改字段 {key}")
+        if value is not None:
+            setattr(record, key, value)
+    return record
+
+
+def _record(s: Session, faq_id: str, region_code: str | None) -> FaqRecord:
+    record = s.get(FaqRecord, faq_id)
+    if record is None:
+        raise NotFoundError(f"没有编号为 {faq_id} 的问答")
+    if region_code is not None and record.region_code != region_code:
+        raise ForbiddenError(f"问答 {faq_id} 不属于本县（区）")
+    return record
+
+
+def as_mapping(record: FaqRecord, status: str | None = None) -> dict:
+    return {"id": record.id, "region": record.region_code, "topics": list(record.topics),
+            "status": status or record.status, "question": record.question,
+            "paraphrases": list(record.paraphrases), "answer": record.answer, "sources": list(record.sources)}
+
+
+def validate_record(kb: KnowledgeBase, record: FaqRecord, status: str) -> FaqEntry:
+    """Check the record with the same rules as FAQ files; raise InvalidError listing every problem."""
+    col = _Collector(Path("/"))  # root that the pseudo-path is not under: errors keep "数据库/<id>"
+    ids = {d.id: d.path for d in kb.documents} | {f.id: f.path for f in kb.faq if f.id != record.id}
+    entry = parse_faq_entry(col, Path(f"数据库/{record.id}"), as_mapping(record, status), ids, kb.regions,
+                            kb.topics)
+    if col.problems or entry is None:
+        raise InvalidError("；".join(f"{p.location} {p.message}" for p in col.problems))
+    return entry
+
+
+def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code: str | None = None) -> FaqEntry:
+    """Publish a draft. The caller puts the returned entry into the index (see Runtime.publish_faq)."""
+    record = _record(s, faq_id, region_code)
+    if record.status == "approved":
+        raise StateError(f"问答 {faq_id} 已经发布")
+    if len(record.paraphrases) < MIN_PARAPHRASES:
+        raise InvalidError(f"发布前请至少补充 {MIN_PARAPHRASES} 种口语问法（现在 {len(record.paraphrases)} 种）")
+    entry = validate_record(kb, record, "approved")
+    record.status = "approved"
+    record.approved_by = actor
+    record.approved_at = datetime.now(UTC)
+    return entry
+
+
+def approved_entries(s: Session, kb: KnowledgeBase) -> list[FaqEntry]:
+    """Every approved entry in the database, validated (invalid ones are skipped, not published)."""
+    out = []
+    for record in s.scalars(select(FaqRecord).where(FaqRecord.status == "approved").order_by(FaqRecord.id)):
+        try:
+            out.append(validate_record(kb, record, "approved"))
+        except InvalidError:
+            continue
+    return out
+
+
+def drafts(s: Session, region_code: str | None = None) -> list[FaqRecord]:
+    query = select(FaqRecord).where(FaqRecord.status == "draft").order_by(FaqRecord.created_at)
+    if region_code:
+        query = query.where(FaqRecord.region_code == region_code)
+    return list(s.scalars(query))

@@ -1,0 +1,174 @@
+"""Follow-ups: open → answered → delivered (→ closed), grouped by near-duplicate text per county.
+
+Bureau views never include the inmate link; prison views include it only for their own prison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
+from assistant.services.grouping import is_near_duplicate
+from assistant.storage.models import FollowUp, FollowUpEvent, InmateLink, Question
+
+OPEN, ANSWERED, DELIVERED, CLOSED = "open", "answered", "delivered", "closed"
+TRANSITIONS = {OPEN: {ANSWERED, CLOSED}, ANSWERED: {DELIVERED, CLOSED}, DELIVERED: {CLOSED}, CLOSED: set()}
+STATE_NAMES = {OPEN: "待答复", ANSWERED: "已答复", DELIVERED: "已转交", CLOSED: "已关闭"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(s: Session, fu: FollowUp, actor: str, action: str, before: str | None, after: str | None,
+           note: str = "") -> None:
+    s.add(FollowUpEvent(followup_id=fu.id, actor=actor, action=action, from_state=before, to_state=after,
+                        note=note))
+
+
+def open_followup(s: Session, q: Question, reason: str, inmate_number: str | None, actor: str) -> FollowUp:
+    """A follow-up for question `q`, joined to an open near-duplicate of the same county if there is one."""
+    leader = None
+    for other in s.scalars(select(FollowUp).where(FollowUp.region_code == q.region_code, FollowUp.state == OPEN,
+                                                  FollowUp.group_id.is_(None))):
+        if is_near_duplicate(other.text, q.text):
+            leader = other
+            break
+    fu = FollowUp(region_code=q.region_code, prison=q.prison, topic=q.topic, text=q.text, reason=reason,
+                  state=OPEN, group_id=leader.id if leader else None)
+    s.add(fu)
+    s.flush()
+    _event(s, fu, actor, "created", None, OPEN, f"grouped with #{leader.id}" if leader else "")
+    if inmate_number:
+        s.add(InmateLink(followup_id=fu.id, prison=q.prison, inmate_number=inmate_number.strip()))
+    return fu
+
+
+@dataclass(frozen=True)
+class BureauItem:
+    """What a bureau sees of a follow-up group: redacted text, counts, age. No inmate link, no prison."""
+
+    id: int
+    region_code: str
+    topic: str | None
+    text: str
+    state: str
+    count: int
+    member_ids: tuple[int, ...]
+    variants: tuple[str, ...]
+    created_at: datetime
+    answer: str | None
+
+    @property
+    def age_days(self) -> int:
+        created = self.created_at if self.created_at.tzinfo else self.created_at.replace(tzinfo=UTC)
+        return (_now() - created).days
+
+
+@dataclass(frozen=True)
+class PrisonItem:
+    """What a prison sees: its own follow-ups with the inmate link, to deliver the reply."""
+
+    id: int
+    region_code: str
+    text: str
+    state: str
+    answer: str | None
+    inmate_number: str | None
+    updated_at: datetime
+
+
+def _get(s: Session, followup_id: int) -> FollowUp:
+    fu = s.get(FollowUp, followup_id)
+    if fu is None:
+        raise NotFoundError(f"没有编号为 {followup_id} 的跟进事项")
+    return fu
+
+
+def _check_region(fu: FollowUp, region_code: str | None) -> None:
+    if region_code is not None and fu.region_code != region_code:
+        raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
+
+
+def bureau_queue(s: Session, region_code: str, state: str | None = OPEN) -> list[BureauItem]:
+    """Groups of follow-ups for one county, oldest first; a group is answered once."""
+    query = select(FollowUp).where(FollowUp.region_code == region_code).order_by(FollowUp.id)
+    if state:
+        query = query.where(FollowUp.state == state)
+    rows = list(s.scalars(query))
+    groups: dict[int, list[FollowUp]] = {}
+    for fu in rows:
+        groups.setdefault(fu.group_id or fu.id, []).append(fu)
+    out = []
+    for leader_id, members in groups.items():
+        leader = next((m for m in members if m.id == leader_id), members[0])
+        out.append(BureauItem(leader.id, leader.region_code, leader.topic, leader.text, leader.state, len(members),
+                              tuple(m.id for m in members), tuple(dict.fromkeys(m.text for m in members)),
+                              leader.created_at, leader.answer))
+    return out
+
+
+def group_members(s: Session, fu: FollowUp) -> list[FollowUp]:
+    leader_id = fu.group_id or fu.id
+    return list(s.scalars(select(FollowUp).where((FollowUp.id == leader_id) | (FollowUp.group_id == leader_id))
+                          .order_by(FollowUp.id)))
+
+
+def _move(s: Session, fu: FollowUp, to: str, actor: str, action: str, note: str = "") -> None:
+    if to not in TRANSITIONS[fu.state]:
+        raise StateError(f"跟进事项 {fu.id} 当前是“{STATE_NAMES[fu.state]}”，不能改为“{STATE_NAMES[to]}”")
+    before = fu.state
+    fu.state = to
+    fu.updated_at = _now()
+    _event(s, fu, actor, action, before, to, note)
+
+
+def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: str | None = None) -> list[int]:
+    """The bureau's answer, applied to every open member of the follow-up's group. Returns their ids."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidError("答复内容不能为空")
+    fu = _get(s, followup_id)
+    _check_region(fu, region_code)
+    members = [m for m in group_members(s, fu) if m.state == OPEN]
+    if not members:
+        raise StateError(f"跟进事项 {fu.id} 当前是“{STATE_NAMES[fu.state]}”，没有待答复的问题")
+    for m in members:
+        m.answer = text
+        _move(s, m, ANSWERED, actor, "answered", text)
+    return [m.id for m in members]
+
+
+def deliver_followup(s: Session, followup_id: int, actor: str, prison: str | None = None) -> None:
+    """Prison staff handed the bureau's answer to the inmate."""
+    fu = _get(s, followup_id)
+    if prison is not None and fu.prison != prison:
+        raise ForbiddenError(f"跟进事项 {fu.id} 不是本监狱的问题")
+    _move(s, fu, DELIVERED, actor, "delivered")
+
+
+def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: str | None = None) -> None:
+    fu = _get(s, followup_id)
+    _check_region(fu, region_code)
+    _move(s, fu, CLOSED, actor, "closed", note)
+
+
+def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[PrisonItem]:
+    """A prison's follow-ups (answered ones wait for delivery), with the inmate link."""
+    query = (select(FollowUp, InmateLink.inmate_number)
+             .outerjoin(InmateLink, InmateLink.followup_id == FollowUp.id)
+             .where(FollowUp.prison == prison).order_by(FollowUp.id))
+    if state:
+        query = query.where(FollowUp.state == state)
+    return [PrisonItem(fu.id, fu.region_code, fu.text, fu.state, fu.answer, number, fu.updated_at)
+            for fu, number in s.execute(query)]
+
+
+def history(s: Session, followup_id: int, region_code: str | None = None) -> list[FollowUpEvent]:
+    fu = _get(s, followup_id)
+    _check_region(fu, region_code)
+    return list(fu.events)

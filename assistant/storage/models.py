@@ -1,0 +1,99 @@
+"""Database tables (SQLAlchemy 2 declarative). Migrations in storage/migrations mirror these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Question(Base):
+    """One question asked at a kiosk (or the CLI), redacted before it was stored."""
+
+    __tablename__ = "questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), unique=True)  # idempotent spool replay
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    prison: Mapped[str] = mapped_column(String(100), default="", index=True)
+    kiosk: Mapped[str] = mapped_column(String(100), default="")
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    topic: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    alert: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    unresolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True, index=True)
+
+
+class FollowUp(Base):
+    """A question routed to the asker's home-county bureau. Near-duplicates share a group."""
+
+    __tablename__ = "followups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    prison: Mapped[str] = mapped_column(String(100), default="", index=True)
+    topic: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    reason: Mapped[str] = mapped_column(String(20))  # flagged | unresolved | crisis
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True, index=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    events: Mapped[list[FollowUpEvent]] = relationship(back_populates="followup", order_by="FollowUpEvent.id")
+
+
+class FollowUpEvent(Base):
+    """Who changed what and when."""
+
+    __tablename__ = "followup_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    followup: Mapped[FollowUp] = relationship(back_populates="events")
+
+
+class InmateLink(Base):
+    """Prison-side only: which inmate asked. Kept apart so no bureau query can reach it."""
+
+    __tablename__ = "inmate_links"
+    __table_args__ = (UniqueConstraint("followup_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"))
+    prison: Mapped[str] = mapped_column(String(100))
+    inmate_number: Mapped[str] = mapped_column(String(40))
+
+
+class FaqRecord(Base):
+    """An FAQ entry made from a bureau's answer: draft until approved, then merged into the index."""
+
+    __tablename__ = "faq_entries"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    topics: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    question: Mapped[str] = mapped_column(Text)
+    paraphrases: Mapped[list] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
