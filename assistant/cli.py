@@ -159,7 +159,7 @@ def ask(
 
     runtime = _runtime()
     code = _region_code(runtime, county)
-    qlog = None if no_log else QuestionLog(runtime.database, Spool(runtime.settings.spool_path))
+    qlog = None if no_log else QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path))
     ctx = AskContext(prison=prison, kiosk=kiosk, inmate_number=inmate)
     try:
         answerer = runtime.answerer

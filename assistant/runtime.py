@@ -60,11 +60,17 @@ class Runtime:
         kb = load_knowledge(self.settings.knowledge_dir)
         if not self.use_database:
             return kb
+        from sqlalchemy.exc import SQLAlchemyError
+
         from assistant.services.faq import approved_entries
 
-        with self.database.session() as s:
-            extra = approved_entries(s, kb)
-        return dataclasses.replace(kb, faq=kb.faq + tuple(extra))
+        try:
+            with self.database.session() as s:
+                extra = approved_entries(s, kb)
+        except (SQLAlchemyError, OSError) as exc:  # keep answering from the files when the database is down
+            self.progress(f"数据库不可用，暂不加载司法局发布的问答 (database unavailable): {exc}")
+            return kb
+        return dataclasses.replace(kb, faq=(*kb.faq, *extra))
 
     def database_faq_hash(self) -> str:
         """Identity of the database-approved FAQ entries merged into the index."""

@@ -203,3 +203,17 @@ def test_migrations_match_the_models(db: Database):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_unreachable_database_at_start_still_logs_to_the_spool(tmp_path: Path):
+    def cannot_open() -> Database:
+        return Database("postgresql+psycopg://nobody:x@127.0.0.1:1/none")
+
+    qlog = QuestionLog(cannot_open, Spool(tmp_path / "spool.jsonl"))
+    res = qlog.record(answer("我的减刑什么时候批"), PRISON)
+    assert res.spooled and qlog.spool.pending()[0]["text"] == "我的减刑什么时候批"
+    db = Database(f"sqlite:///{tmp_path / 'later.db'}")
+    qlog._db = db  # the database is back
+    assert qlog.replay() == 1
+    with db.session() as s:
+        assert s.query(Question).count() == 1

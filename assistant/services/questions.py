@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -49,11 +50,21 @@ def log_record(answer: Answer, ctx: AskContext) -> dict:
 
 
 class QuestionLog:
-    """Writes log records to the database, or to the spool when the database fails (then replays)."""
+    """Writes log records to the database, or to the spool when the database fails (then replays).
 
-    def __init__(self, db: Database, spool: Spool):
-        self.db = db
+    `db` may be a Database or a callable that opens one, so that a database that cannot even be
+    opened at start-up does not stop the kiosk from answering.
+    """
+
+    def __init__(self, db: Database | Callable[[], Database], spool: Spool):
+        self._db = db
         self.spool = spool
+
+    @property
+    def db(self) -> Database:
+        if not isinstance(self._db, Database):
+            self._db = self._db()
+        return self._db
 
     def write(self, record: dict) -> tuple[int, int | None]:
         """Insert one record (idempotent on client_id); open a follow-up when it was flagged."""
