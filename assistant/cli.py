@@ -25,6 +25,8 @@ followups_app = typer.Typer(no_args_is_help=True, help="Bureau and prison follow
 faq_app = typer.Typer(no_args_is_help=True, help="FAQ entries made from bureau answers.")
 log_app = typer.Typer(no_args_is_help=True, help="The question log.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+kiosks_app = typer.Typer(no_args_is_help=True, help="Registered kiosk devices.")
+app.add_typer(kiosks_app, name="kiosks")
 app.add_typer(followups_app, name="followups")
 app.add_typer(faq_app, name="faq")
 app.add_typer(log_app, name="log")
@@ -369,6 +371,64 @@ def log_export(
         out.write_bytes(data)
         typer.echo(f"已导出 {count} 条 → {out}")
     _service(run)
+
+
+@kiosks_app.command("register")
+def kiosks_register(prison: Annotated[str, typer.Option(help="监狱名称")],
+                    name: Annotated[str, typer.Option(help="终端名称，如 教育室1号")]) -> None:
+    """Register a kiosk: prints its device code and the officer PIN once (only hashes are stored)."""
+    from assistant.services.kiosks import register
+
+    reg = _service(lambda runtime, s: register(s, prison, name))
+    typer.echo(f"终端 #{reg.kiosk_id} 已登记。\n终端登记码（在终端上输入一次）：{reg.token}\n"
+               f"民警口令（开启/结束问答用）：{reg.pin}\n请妥善保管，系统不再显示。")
+
+
+@kiosks_app.command("revoke")
+def kiosks_revoke(kiosk_id: int) -> None:
+    """Stop a kiosk: its device code no longer works."""
+    from assistant.services.kiosks import revoke
+
+    _service(lambda runtime, s: revoke(s, kiosk_id))
+    typer.echo(f"终端 #{kiosk_id} 已停用")
+
+
+@kiosks_app.command("list")
+def kiosks_list() -> None:
+    """Kiosks with their prison, state and last activity."""
+    from sqlalchemy import select
+
+    from assistant.storage.models import Kiosk
+
+    def run(runtime, s):
+        for k in s.scalars(select(Kiosk).order_by(Kiosk.id)):
+            state = "已停用" if k.revoked_at else "在用"
+            seen = k.last_seen_at.strftime("%Y-%m-%d %H:%M") if k.last_seen_at else "从未使用"
+            typer.echo(f"#{k.id} {k.prison} {k.name} [{state}] 最近活动：{seen}")
+    _service(run)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          demo_kiosk: Annotated[bool, typer.Option(help="没有任何终端时登记一台演示终端并显示登记码")] = False) -> None:
+    """Start the kiosk service (FastAPI + uvicorn); the index is built or refreshed before questions are taken."""
+    import uvicorn
+
+    from assistant.api.main import create_app
+
+    if demo_kiosk:
+        from sqlalchemy import func, select
+
+        from assistant.services.kiosks import register
+        from assistant.storage.models import Kiosk
+
+        def ensure(runtime, s):
+            if not s.scalar(select(func.count()).select_from(Kiosk)):
+                reg = register(s, "演示监狱", "演示终端")
+                typer.echo(f"已登记演示终端。终端登记码：{reg.token}  民警口令：{reg.pin}")
+        _service(ensure)
+    typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，接口文档：/docs）")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
-from assistant.answering.pipeline import Answerer, PartResult
+from assistant.answering.pipeline import Answerer, PartResult, without_personal_data
 from assistant.knowledge.regions import RegionTree
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
@@ -122,7 +122,7 @@ def evaluate(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) ->
     details: list[dict] = []
     for label in labels:
         code = regions.resolve(label.county).code
-        text = normalize(label.question)
+        text = without_personal_data(normalize(label.question))
         results = [answerer.analyse(p, code) for p in split_question(text)]
         crisis = answerer.signals.run(text).crisis or any(r.features.crisis for r in results)
         predicted = overall_status([r.decision.status for r in results])

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Set up, start a local PostgreSQL (storage tests run on SQLite and PostgreSQL), lint, run every test.
+# Set up; install the browser (Debian's chromium, CJK fonts) and start a local PostgreSQL for the
+# tests that need them; lint; run every test (slow ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 if [ -z "${BANGJIAO_TEST_POSTGRES_URL:-}" ]; then
   BANGJIAO_TEST_POSTGRES_URL=$(./scripts/postgres.sh)

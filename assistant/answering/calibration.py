@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.answering.decision import Calibration, Features, RouteThresholds, decide
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
-from assistant.answering.pipeline import Answerer
+from assistant.answering.pipeline import Answerer, without_personal_data
 from assistant.evaluation import Labelled, overall_status
 from assistant.knowledge.regions import RegionTree
 from assistant.text.normalize import normalize
@@ -43,7 +43,7 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
     for label in labels:
         code = regions.resolve(label.county).code
         parts = []
-        for part in split_question(normalize(label.question)):
+        for part in split_question(without_personal_data(normalize(label.question))):
             r = answerer.analyse(part, code)
             parts.append((r.features, r.faq[0].item.target if r.faq else None,
                           r.chunks[0].item.target if r.chunks else None))

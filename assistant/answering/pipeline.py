@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistant.answering import compose
@@ -10,11 +11,19 @@ from assistant.answering.models import ANSWERED, CRISIS, FLAGGED, OUT_OF_SCOPE, 
 from assistant.index.items import CHUNK, FAQ
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
+from assistant.privacy.redact import redact
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
 from assistant.text.signals import SignalDetector, has_amount, has_contact
 
 MAX_QUESTION_CHARS = 2000
+_PLACEHOLDER_RE = re.compile(r"(我|俺)?(的)?(名字)?(叫做|叫|是)?【[^】]*】[，,]?")
+
+
+def without_personal_data(text: str) -> str:
+    """The question with names and numbers taken out: they never help to find a policy, only mislead."""
+    stripped = _PLACEHOLDER_RE.sub("", redact(text)).strip(" ，,")
+    return stripped or text
 
 
 def route_features(cands: list[Candidate]) -> RouteFeatures | None:
@@ -102,7 +111,7 @@ class Answerer:
     def run(self, question: str, region_code: str) -> Answer:
         """Answer `question` for an asker whose home region is `region_code`."""
         region = self.regions[region_code]
-        text = normalize(question)[:MAX_QUESTION_CHARS]
+        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS])
         whole_crisis = self.signals.run(text).crisis
         parts = [self._part_answer(self.analyse(p, region_code), region_code) for p in split_question(text)]
         crisis = whole_crisis or any(p.crisis for p in parts)

@@ -47,7 +47,7 @@ class Source:
     def citation(self) -> str:
         """Human-readable citation, e.g. 《中华人民共和国社会保险法》（2018年修正）第25条第2款."""
         if self.kind == "field_report":
-            return f"现场报道：{self.title}" + (f"（{self.report}）" if self.report else "")
+            return f"现场报道：《{self.title}》"
         text = f"《{self.title}》"
         if self.version:
             text += f"（{self.version}）"

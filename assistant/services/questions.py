@@ -45,6 +45,7 @@ def log_record(answer: Answer, ctx: AskContext) -> dict:
         "prison": ctx.prison, "kiosk": ctx.kiosk, "region_code": answer.region_code, "topic": answer.topic,
         "text": redact(answer.question), "status": answer.status, "alert": answer.alert,
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
+        "items": [i for p in answer.parts for i in p.item_ids],
         "inmate_number": ctx.inmate_number,
     }
 
@@ -76,7 +77,7 @@ class QuestionLog:
                 client_id=record["client_id"], asked_at=datetime.fromisoformat(record["asked_at"]),
                 prison=record["prison"], kiosk=record["kiosk"], region_code=record["region_code"],
                 topic=record["topic"], text=record["text"], status=record["status"], alert=record["alert"],
-                answer=record["answer"], sources=record["sources"],
+                answer=record["answer"], sources=record["sources"], items=record.get("items", []),
             )
             s.add(q)
             s.flush()

@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record) -> None:

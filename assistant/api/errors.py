@@ -1,0 +1,59 @@
+"""Clear JSON errors in Chinese and English for every rejected request."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ServiceError, StateError
+
+FIELD_NAMES = {"question": "问题", "county": "户籍地", "inmate_number": "服刑人员编号", "pin": "民警口令",
+               "question_id": "问题编号"}
+
+
+def error_body(code: str, zh: str, en: str, details: list[dict] | None = None) -> dict:
+    return {"error": {"code": code, "message": {"zh": zh, "en": en}, "details": details or []}}
+
+
+def _detail(err: dict) -> dict:
+    loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "header")]
+    field = loc[-1] if loc else ""
+    name = FIELD_NAMES.get(field, field)
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        zh = f"缺少{name}"
+    elif kind in ("string_too_short", "too_short"):
+        zh = f"{name}不能为空"
+    elif kind in ("string_too_long", "too_long"):
+        zh = f"{name}太长（最多 {ctx.get('max_length', '?')} 个字）"
+    elif kind == "value_error":
+        zh = f"{name}：{str(ctx.get('error', '')) or '格式不正确'}"
+    else:
+        zh = f"{name}格式不正确"
+    return {"field": ".".join(loc), "zh": zh, "en": err.get("msg", "invalid value")}
+
+
+STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [_detail(e) for e in exc.errors()]
+        zh = "；".join(d["zh"] for d in details) or "请求内容不符合要求"
+        return JSONResponse(error_body("validation_error", zh, "Request validation failed", details), 422)
+
+    @app.exception_handler(ServiceError)
+    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        return JSONResponse(error_body(type(exc).__name__, str(exc), str(exc)), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "找不到这个地址", 405: "不支持这种请求方式", 429: "提问太频繁，请稍后再试",
+              503: "系统正在准备，请稍等"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse(error_body(f"http_{exc.status_code}", zh, str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -1,0 +1,62 @@
+"""The FastAPI application: kiosk API, health, and the kiosk and officer pages (no external resources)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from assistant.api import errors
+from assistant.api.routes import health, kiosk
+from assistant.api.state import ServiceState
+from assistant.core.config import Settings, get_settings
+from assistant.runtime import Runtime
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, rate: str = "20/minute") -> FastAPI:
+    """Build the app; the index is built or refreshed in the background before questions are accepted."""
+    runtime = runtime or Runtime(settings or get_settings())
+    state = ServiceState(runtime, rate)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state.start()
+        yield
+
+    app = FastAPI(title="帮教问答 Bangjiao Q&A", version="0.1.0", lifespan=lifespan,
+                  description="Kiosk API: answers from the asker's home-county policies, with sources.")
+    app.state.service = state
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(kiosk.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path in ("/kiosk", "/officer"):
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "connect-src 'self'; frame-ancestors 'none'")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/kiosk")
+
+    @app.get("/kiosk", include_in_schema=False)
+    def kiosk_page() -> FileResponse:
+        return FileResponse(STATIC / "kiosk.html")
+
+    @app.get("/officer", include_in_schema=False)
+    def officer_page() -> FileResponse:
+        return FileResponse(STATIC / "officer.html")
+
+    return app

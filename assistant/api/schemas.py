@@ -1,0 +1,66 @@
+"""Request and response bodies of the kiosk API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+MAX_QUESTION = 500
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION, description="问题（口语即可）")
+
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        cleaned = "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
+        if not cleaned:
+            raise ValueError("问题不能为空")
+        return cleaned
+
+
+class SessionRequest(BaseModel):
+    county: str = Field(min_length=1, max_length=30, description="户籍地：名称、简称或代码")
+    inmate_number: str | None = Field(default=None, max_length=40, pattern=r"^[A-Za-z0-9\-]*$")
+    pin: str = Field(pattern=r"^\d{6}$", description="民警口令（6 位数字）")
+
+
+class PinRequest(BaseModel):
+    pin: str = Field(pattern=r"^\d{6}$")
+
+
+class FeedbackRequest(BaseModel):
+    question_id: int = Field(gt=0)
+
+
+class SourceOut(BaseModel):
+    title: str
+    citation: str
+    region: str
+
+
+class PartOut(BaseModel):
+    question: str
+    status: str
+    answer: str
+    sources: list[SourceOut]
+
+
+class Bureau(BaseModel):
+    name: str | None
+    phone: str | None
+    address: str | None
+    hours: str | None
+
+
+class AskResponse(BaseModel):
+    question: str
+    county: str
+    status: str
+    answer: str
+    sources: list[SourceOut]
+    alert: str | None
+    parts: list[PartOut]
+    followup_id: int | None
+    question_id: int | None
+    bureau: Bureau

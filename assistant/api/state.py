@@ -1,0 +1,51 @@
+"""What the running service holds: the runtime, the question log, readiness, the rate limiter."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from assistant.privacy.redact import redact
+from assistant.runtime import Runtime
+from assistant.services.questions import QuestionLog
+from assistant.storage.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class ServiceState:
+    """Warms up in a background thread (index build/refresh, model load) so /health can report progress."""
+
+    def __init__(self, runtime: Runtime, rate: str = "20/minute"):
+        self.runtime = runtime
+        self.qlog = QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path))
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self.started = time.time()
+        self.warmup_seconds: float | None = None
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rate = parse(rate)
+
+    def warm_up(self) -> None:
+        try:
+            self.runtime.ensure_index()
+            answerer = self.runtime.answerer
+            answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
+            redact("我叫张三")  # loads the name tagger
+            self.qlog.replay()
+            self.warmup_seconds = round(time.time() - self.started, 1)
+            self.ready.set()
+        except Exception as exc:  # reported on /health; the process stays up to say why
+            log.exception("warm-up failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def start(self) -> None:
+        threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
+
+    def allow(self, kiosk_id: int) -> bool:
+        return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))

@@ -1,0 +1,131 @@
+"""Registered kiosks and the sessions a supervising officer opens on them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError
+from assistant.storage.models import Kiosk, KioskSession
+
+SESSION_IDLE = timedelta(minutes=30)
+_hasher = PasswordHasher()
+
+
+def token_hash(token: str) -> str:
+    """Tokens are long random strings: a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Registration:
+    kiosk_id: int
+    token: str  # shown once, entered on the device
+    pin: str  # shown once, kept by the supervising officers
+
+
+def register(s: Session, prison: str, name: str) -> Registration:
+    prison, name = prison.strip(), name.strip()
+    if not prison or not name:
+        raise InvalidError("监狱名称和终端名称都不能为空")
+    token = secrets.token_urlsafe(32)
+    pin = f"{secrets.randbelow(10**6):06d}"
+    kiosk = Kiosk(name=name, prison=prison, token_hash=token_hash(token), pin_hash=_hasher.hash(pin))
+    s.add(kiosk)
+    s.flush()
+    return Registration(kiosk.id, token, pin)
+
+
+def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> None:
+    kiosk = s.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise NotFoundError(f"没有编号为 {kiosk_id} 的终端")
+    if prison is not None and kiosk.prison != prison:
+        raise ForbiddenError("不是本监狱的终端")
+    kiosk.revoked_at = datetime.now(UTC)
+
+
+def authenticate(s: Session, token: str | None) -> Kiosk:
+    """The kiosk a device token belongs to; refuses unknown and revoked tokens."""
+    kiosk = s.scalar(select(Kiosk).where(Kiosk.token_hash == token_hash(token or "")))
+    if kiosk is None or kiosk.revoked_at is not None:
+        raise ForbiddenError("终端未登记或已停用 (unknown or revoked kiosk)")
+    kiosk.last_seen_at = datetime.now(UTC)
+    return kiosk
+
+
+@dataclass(frozen=True)
+class KioskInfo:
+    """A kiosk as the request handlers need it (detached from any database session)."""
+
+    id: int
+    name: str
+    prison: str
+    pin_hash: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    region_code: str
+    inmate_number: str | None
+
+
+def info(kiosk: Kiosk) -> KioskInfo:
+    return KioskInfo(kiosk.id, kiosk.name, kiosk.prison, kiosk.pin_hash)
+
+
+def check_pin(kiosk: Kiosk | KioskInfo, pin: str) -> None:
+    try:
+        _hasher.verify(kiosk.pin_hash, pin or "")
+    except VerificationError as exc:
+        raise ForbiddenError("民警口令不正确 (wrong officer PIN)") from exc
+
+
+def open_session(s: Session, kiosk: Kiosk | KioskInfo, pin: str, region_code: str,
+                 inmate_number: str | None) -> str:
+    """The officer opens a session for one asker; earlier open sessions of the kiosk end. Returns its token."""
+    check_pin(kiosk, pin)
+    now = datetime.now(UTC)
+    for old in s.scalars(select(KioskSession).where(KioskSession.kiosk_id == kiosk.id,
+                                                    KioskSession.ended_at.is_(None))):
+        old.ended_at = now
+    token = secrets.token_urlsafe(24)
+    s.add(KioskSession(token_hash=token_hash(token), kiosk_id=kiosk.id, region_code=region_code,
+                       inmate_number=(inmate_number or "").strip() or None))
+    return token
+
+
+def current_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> KioskSession:
+    """The open, recently active session for this kiosk and token; touches it."""
+    sess = s.scalar(select(KioskSession).where(KioskSession.token_hash == token_hash(token or ""),
+                                               KioskSession.kiosk_id == kiosk.id))
+    now = datetime.now(UTC)
+    if sess is None or sess.ended_at is not None:
+        raise ForbiddenError("没有有效的使用会话，请民警开启 (no open kiosk session)")
+    if now - _aware(sess.last_activity) > SESSION_IDLE:
+        sess.ended_at = now
+        raise ForbiddenError("会话已超时，请民警重新开启 (kiosk session expired)")
+    sess.last_activity = now
+    return sess
+
+
+def end_session(s: Session, kiosk: Kiosk | KioskInfo, pin: str) -> int:
+    """The officer ends every open session on the kiosk. Returns how many were open."""
+    check_pin(kiosk, pin)
+    now = datetime.now(UTC)
+    open_ = list(s.scalars(select(KioskSession).where(KioskSession.kiosk_id == kiosk.id,
+                                                      KioskSession.ended_at.is_(None))))
+    for sess in open_:
+        sess.ended_at = now
+    return len(open_)

@@ -1,0 +1,163 @@
+"""The kiosk API through HTTP (FastAPI TestClient), on the real knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from assistant.api.main import create_app
+from assistant.services import kiosks
+from assistant.storage.models import FollowUp, Question
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(full_runtime):
+    app = create_app(runtime=full_runtime, rate="5/minute")
+    with TestClient(app) as c:
+        assert app.state.service.ready.wait(120)
+        yield c
+
+
+@pytest.fixture
+def kiosk(full_runtime):
+    with full_runtime.database.session() as s:
+        return kiosks.register(s, "雁北监狱", f"教育室-{id(s)}")
+
+
+def open_session(client, kiosk, county="涟源", inmate="A-1029") -> dict:
+    r = client.post("/api/session", json={"county": county, "pin": kiosk.pin, "inmate_number": inmate},
+                    headers={"X-Kiosk-Token": kiosk.token})
+    assert r.status_code == 200, r.text
+    return {"X-Kiosk-Token": kiosk.token, "X-Kiosk-Session": r.json()["session"]}
+
+
+def count(runtime, model) -> int:
+    with runtime.database.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_health_reports_readiness_and_index(client):
+    body = client.get("/health").json()
+    assert body["ready"] is True and body["index"]["counts"]["faq"] >= 120
+
+
+def test_regions_and_topics_for_the_county_picker(client):
+    regions = {r["name"]: r for r in client.get("/api/regions").json()}
+    assert regions["涟源市"]["parent"] == "431300" and regions["涟源市"]["bureau"]["phone"] is None
+    topics = client.get("/api/topics", params={"county": "翁牛特旗"}).json()
+    assert [t["name"] for t in topics][:3] == ["就业", "医保", "养老"]
+    assert all(not q["id"].startswith("faq-lianyuan") for t in topics for q in t["questions"])
+    assert client.get("/api/topics", params={"county": "火星"}).status_code == 400
+
+
+def test_ask_requires_a_registered_kiosk_and_an_open_session(client, kiosk, full_runtime):
+    before = count(full_runtime, Question)
+    assert client.post("/api/ask", json={"question": "医保"}).status_code == 403
+    r = client.post("/api/ask", json={"question": "医保"}, headers={"X-Kiosk-Token": kiosk.token})
+    assert r.status_code == 403 and "会话" in r.json()["error"]["message"]["zh"]
+    wrong_pin = client.post("/api/session", json={"county": "涟源", "pin": "000000"},
+                            headers={"X-Kiosk-Token": kiosk.token})
+    assert wrong_pin.status_code == 403 or kiosk.pin == "000000"
+    assert count(full_runtime, Question) == before
+
+
+def test_ask_answers_with_sources_and_logs_redacted(client, kiosk, full_runtime):
+    headers = open_session(client, kiosk)
+    r = client.post("/api/ask", json={"question": "我叫张伟，出狱以后医保该怎么弄？"}, headers=headers)
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "answered" and body["sources"]
+    assert body["bureau"]["name"] == "涟源市司法局" and body["bureau"]["phone"] is None
+    with full_runtime.database.session() as s:
+        q = s.get(Question, body["question_id"])
+        assert "张伟" not in q.text and q.kiosk == kiosk_name(full_runtime, kiosk) and q.prison == "雁北监狱"
+
+
+def kiosk_name(runtime, reg) -> str:
+    from assistant.storage.models import Kiosk
+
+    with runtime.database.session() as s:
+        return s.get(Kiosk, reg.kiosk_id).name
+
+
+def test_flagged_question_and_unresolved_button_create_followups(client, kiosk, full_runtime):
+    headers = open_session(client, kiosk, county="宁城")
+    flagged = client.post("/api/ask", json={"question": "我老婆的低保批了没有"}, headers=headers).json()
+    assert flagged["status"] == "flagged" and flagged["followup_id"] and "宁城县司法局" in flagged["answer"]
+    answered = client.post("/api/ask", json={"question": "醉驾以后多久能重新考驾照"}, headers=headers).json()
+    r = client.post("/api/feedback", json={"question_id": answered["question_id"]}, headers=headers)
+    assert r.status_code == 200 and "宁城县司法局" in r.json()["message"]
+    own = {f["id"] for f in client.get("/api/followups", headers=headers).json()}
+    assert {flagged["followup_id"], r.json()["followup_id"]} <= own
+    with full_runtime.database.session() as s:
+        assert s.get(FollowUp, r.json()["followup_id"]).reason == "unresolved"
+    other = kiosks_register(full_runtime)
+    assert client.post("/api/feedback", json={"question_id": answered["question_id"]},
+                       headers=open_session(client, other)).status_code == 404
+
+
+def kiosks_register(runtime):
+    with runtime.database.session() as s:
+        return kiosks.register(s, "赤峰监狱", "别的终端")
+
+
+@pytest.mark.parametrize(("payload", "zh"), [({}, "缺少问题"), ({"question": "   "}, "问题不能为空"),
+                                             ({"question": "问" * 501}, "太长"), ({"question": 5}, "格式不正确")])
+def test_bad_requests_get_clear_bilingual_errors_and_store_nothing(client, kiosk, full_runtime, payload, zh):
+    headers = open_session(client, kiosk)
+    before = count(full_runtime, Question)
+    r = client.post("/api/ask", json=payload, headers=headers)
+    err = r.json()["error"]
+    assert r.status_code == 422 and zh in err["message"]["zh"] and err["message"]["en"]
+    assert count(full_runtime, Question) == before
+
+
+def test_rate_limit_per_kiosk(client, kiosk):
+    headers = open_session(client, kiosk)
+    codes = [client.post("/api/ask", json={"question": f"第{i}个问题医保"}, headers=headers).status_code
+             for i in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+    other = open_session(client, kiosks_register_named("另一台"))
+    assert client.post("/api/ask", json={"question": "医保"}, headers=other).status_code == 200
+
+
+_RUNTIME = {}
+
+
+def kiosks_register_named(name):
+    runtime = _RUNTIME["rt"]
+    with runtime.database.session() as s:
+        return kiosks.register(s, "雁北监狱", name)
+
+
+@pytest.fixture(autouse=True)
+def _remember_runtime(full_runtime):
+    _RUNTIME["rt"] = full_runtime
+
+
+def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk):
+    headers = open_session(client, kiosk)
+    crisis = client.post("/api/ask", json={"question": "出去也没人要我，我不想活了"}, headers=headers).json()
+    assert crisis["alert"] == "crisis" and "民警" in crisis["answer"]
+    assert client.get("/api/officer/alerts", headers={"X-Kiosk-Token": kiosk.token,
+                                                      "X-Officer-Pin": "999999" if kiosk.pin != "999999"
+                                                      else "000000"}).status_code == 403
+    alerts = client.get("/api/officer/alerts", headers={"X-Kiosk-Token": kiosk.token, "X-Officer-Pin": kiosk.pin})
+    assert crisis["question_id"] in [a["question_id"] for a in alerts.json()]
+    ended = client.request("DELETE", "/api/session", json={"pin": kiosk.pin}, headers={"X-Kiosk-Token": kiosk.token})
+    assert ended.json()["ended"] == 1
+    assert client.post("/api/ask", json={"question": "医保"}, headers=headers).status_code == 403
+
+
+def test_revoked_kiosk_is_refused_and_openapi_is_served(client, kiosk, full_runtime):
+    headers = open_session(client, kiosk)
+    with full_runtime.database.session() as s:
+        kiosks.revoke(s, kiosk.kiosk_id)
+    assert client.post("/api/ask", json={"question": "医保"}, headers=headers).status_code == 403
+    spec = client.get("/openapi.json").json()
+    assert "/api/ask" in spec["paths"] and client.get("/docs").status_code == 200
+    page = client.get("/kiosk")
+    assert page.status_code == 200 and "http" not in page.text.replace("http-equiv", "")
+    assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -1,0 +1,160 @@
+"""The kiosk page in a real browser (Debian's Chromium via Playwright) against a real uvicorn server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.api.main import create_app
+from assistant.core.config import REPO_ROOT
+from assistant.services import kiosks
+from assistant.storage.models import FollowUp, Question
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO_ROOT / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(full_runtime):
+    import uvicorn
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: ./scripts/test.sh installs Debian's chromium")
+    app = create_app(runtime=full_runtime, rate="100/minute")
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 120
+    while not (srv.started and app.state.service.ready.is_set()):
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}", app.state.service
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def registration(full_runtime):
+    with full_runtime.database.session() as s:
+        return kiosks.register(s, "雁北监狱", f"浏览器终端-{time.time_ns()}")
+
+
+def open_kiosk(browser, base: str, reg, county: str = "431382", size=(1280, 800), idle: int | None = None):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(f"{base}/kiosk" + (f"?idle={idle}" if idle else ""))
+    page.fill("#reg-token", reg.token)
+    page.click("#reg-save")
+    page.select_option("#county", county)
+    page.fill("#inmate", "A-2024")
+    page.fill("#pin", reg.pin)
+    return page
+
+
+def start(page) -> None:
+    page.click("#open-session")
+    page.wait_for_selector("#screen-ask:not([hidden])")
+
+
+def test_topic_answer_sources_and_not_solved(server, browser, registration, full_runtime):
+    base, _ = server
+    page = open_kiosk(browser, base, registration)
+    page.screenshot(path=str(SHOTS / "1-officer-opens-session.png"))
+    start(page)
+    assert "涟源市" in page.inner_text("#where")
+    page.screenshot(path=str(SHOTS / "2-topics.png"))
+    page.click("#topics button:has-text('医保')")
+    page.wait_for_selector("#topic-questions:not([hidden])")
+    first_question = page.locator("#topic-list button").first
+    asked = first_question.inner_text()
+    first_question.click()
+    page.wait_for_selector("#screen-answer:not([hidden])")
+    assert page.inner_text("#answer-question") == f"你问：{asked}"
+    assert "适用：" in page.inner_text("#answer-sources")
+    assert "涟源市司法局" in page.inner_text("#answer-bureau")
+    page.screenshot(path=str(SHOTS / "3-answer-with-sources.png"))
+    page.click("#not-solved")
+    page.wait_for_selector("#feedback-message:not([hidden])")
+    assert "涟源市司法局" in page.inner_text("#feedback-message")
+    page.screenshot(path=str(SHOTS / "4-not-solved.png"))
+    with full_runtime.database.session() as s:
+        q = s.query(Question).filter(Question.text == asked).order_by(Question.id.desc()).first()
+        assert q.unresolved and s.get(FollowUp, q.followup_id).reason == "unresolved"
+
+
+def test_free_question_flagged_kindly_at_full_hd(server, browser, registration):
+    base, _ = server
+    page = open_kiosk(browser, base, registration, size=(1920, 1080))
+    start(page)
+    page.fill("#question", "我的减刑什么时候批下来")
+    page.click("#ask")
+    page.wait_for_selector("#screen-answer:not([hidden])")
+    assert page.inner_text("#answer-title") == "已经帮你记下来了"
+    assert "涟源市司法局" in page.inner_text("#answer-text")
+    assert page.is_hidden("#not-solved") and page.inner_text("#answer-sources") == ""
+    page.screenshot(path=str(SHOTS / "5-flagged-1920.png"))
+
+
+def test_idle_timeout_clears_the_screen(server, browser, registration):
+    base, _ = server
+    page = open_kiosk(browser, base, registration, idle=2)
+    start(page)
+    page.fill("#question", "出狱后低保怎么申请")
+    page.click("#ask")
+    page.wait_for_selector("#screen-answer:not([hidden])")
+    page.wait_for_selector("#screen-ask:not([hidden])", timeout=8000)
+    assert page.is_hidden("#screen-answer") and page.input_value("#question") == ""
+    assert page.is_visible("#topics button:has-text('医保')")  # the next person sees the topics only
+
+
+def test_crisis_shows_care_and_reaches_the_officer_view(server, browser, registration):
+    base, _ = server
+    officer = browser.new_page(viewport={"width": 1280, "height": 800})
+    officer.goto(f"{base}/officer")
+    officer.fill("#token", registration.token)
+    officer.fill("#pin", registration.pin)
+    officer.click("#watch")
+    page = open_kiosk(browser, base, registration)
+    start(page)
+    page.fill("#question", "我真的不想活了")
+    page.click("#ask")
+    page.wait_for_selector("#screen-answer:not([hidden])")
+    assert page.inner_text("#answer-title") == "我们很关心你" and page.is_visible("#officer-alert")
+    page.screenshot(path=str(SHOTS / "6-crisis.png"))
+    officer.wait_for_selector("#alerts li.officer-alert", timeout=10000)
+    assert "不想活" in officer.inner_text("#alerts")
+    officer.screenshot(path=str(SHOTS / "7-officer-alert.png"))
+
+
+def test_officer_ends_the_session(server, browser, registration):
+    base, _ = server
+    page = open_kiosk(browser, base, registration)
+    start(page)
+    page.once("dialog", lambda d: d.accept(registration.pin))
+    page.click("#end-session")
+    page.wait_for_selector("#screen-session:not([hidden])")
+    assert page.inner_text("#where") == ""
