@@ -128,3 +128,23 @@ def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
     again = Runtime(mini_runtime.settings, embedder=embedder)
     again.ensure_index()
     assert again.last_build and "stale" in again.last_build
+
+
+def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runtime, mini_kb: Path, embedder):
+    mini_runtime.ensure_index()
+    doc = mini_kb / "docs" / "000000" / "national-medical.md"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("共同缴纳", "一起缴纳"), encoding="utf-8")
+    encoded: list[int] = []
+
+    class Counting(type(embedder)):
+        def encode_passages(self, texts, show_progress=False):
+            encoded.append(len(texts))
+            return embedder.encode_passages(texts)
+
+    counting = Counting(embedder.model_dir)
+    counting._model, counting._fingerprint = embedder.model, embedder.fingerprint
+    again = Runtime(mini_runtime.settings, embedder=counting)
+    index = again.ensure_index()
+    assert again.last_build and "stale" in again.last_build
+    assert encoded == [1]  # the one edited chunk
+    assert any("一起缴纳" in i.text for i in index.items.values())

@@ -34,6 +34,7 @@ class ServiceState:
     def warm_up(self) -> None:
         try:
             self.runtime.ensure_index()
+            self.runtime.embedder.enable_batching()
             answerer = self.runtime.answerer
             answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
             redact("我叫张三")  # loads the name tagger

@@ -52,6 +52,7 @@ class Embedder:
         self._model = None
         self._lock = threading.Lock()
         self._fingerprint: str | None = None
+        self._batcher = None
 
     @property
     def fingerprint(self) -> str:
@@ -96,7 +97,16 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def enable_batching(self) -> None:
+        """Encode single queries from concurrent callers together (used by the server)."""
+        from assistant.embedding.batching import QueryBatcher
+
+        if self._batcher is None:
+            self._batcher = QueryBatcher(lambda texts: self._encode(texts, "query"))
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if self._batcher is not None and len(texts) == 1:
+            return self._batcher.encode(texts[0]).reshape(1, -1)
         return self._encode(texts, "query")
 
     def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:

@@ -81,6 +81,29 @@ def build_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def reusable_vectors(target: Path, model: str) -> dict[str, np.ndarray]:
+    """Vectors of the keys in the index at `target`, if it was built with the same model (else none).
+
+    A rebuild then encodes only new or changed keys: an edited document costs its own chunks only.
+    """
+    try:
+        old = read_manifest(target)
+        if old is None or old.model != model:
+            return {}
+        vectors: dict[str, np.ndarray] = {}
+        for name in old.partitions:
+            folder = target / "partitions" / name
+            keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))["keys"]
+            import faiss
+
+            dense = faiss.read_index(str(folder / "dense.faiss"))
+            if dense.ntotal == len(keys):
+                vectors.update(zip(keys, dense.reconstruct_n(0, dense.ntotal), strict=True))
+        return vectors
+    except Exception:  # a damaged old index only means nothing is reused
+        return {}
+
+
 def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analyzer: Analyzer, target: Path,
                 progress: Progress = lambda _msg: None) -> SearchIndex:
     """Encode and index `items`, write them under `target` atomically, and return the loaded index."""
@@ -91,8 +114,13 @@ def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analy
     keys = [k for name in sorted(groups) for item in groups[name] for k in item.keys]
     progress(f"分词 {len(keys)} 个检索键 (tokenising)…")
     tokens = [analyzer.tokens(k) for k in keys]
-    progress(f"向量化 {len(keys)} 个检索键 (encoding with {embedder.model_dir.name})…")
-    vectors = embedder.encode_passages(keys, show_progress=len(keys) > 64) if keys else np.zeros((0, 1), "f4")
+    known = reusable_vectors(target, manifest.model)
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    progress(f"向量化 {len(missing)} 个新的或改过的检索键，沿用 {len(keys) - len(missing)} 个 "
+             f"(encoding with {embedder.model_dir.name})…")
+    if missing:
+        known.update(zip(missing, embedder.encode_passages(missing, show_progress=len(missing) > 64), strict=True))
+    vectors = np.vstack([known[k] for k in keys]).astype("float32") if keys else np.zeros((0, 1), "f4")
     partitions: dict[str, Partition] = {}
     offset = 0
     for name in sorted(groups):

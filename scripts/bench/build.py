@@ -48,7 +48,7 @@ def main() -> None:
     emit("build", {"chunks": counts.get("chunk"), "faq": counts.get("faq"), "keys": counts.get("keys"),
                    "full_build_s": round(full, 1),
                    "edited_document_live_s": round(edit_time, 1),
-                   "edited_document_how": "full rebuild (a knowledge file changed)",
+                   "edited_document_how": "rebuild; unchanged keys reuse their vectors",
                    "approved_faq_live_s": round(publish_time, 2),
                    "approved_faq_how": "one FAQ partition re-encoded", "target": "approved FAQ live < 5 s"})
     shutil.rmtree(work, ignore_errors=True)
