@@ -161,7 +161,8 @@ def ask(
 
     runtime = _runtime()
     code = _region_code(runtime, county)
-    qlog = None if no_log else QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path))
+    qlog = None if no_log else QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path),
+                                           runtime.regions.place_words())
     ctx = AskContext(prison=prison, kiosk=kiosk, inmate_number=inmate)
     try:
         answerer = runtime.answerer
@@ -344,8 +345,7 @@ def faq_approve(faq_id: str, by: Actor) -> None:
     from assistant.services.faq import approve
 
     started = time.perf_counter()
-    entry = _service(lambda runtime, s: (runtime, approve(s, runtime.kb, faq_id, by)))
-    runtime, entry = entry
+    runtime, entry = _service(lambda runtime, s: (runtime, approve(s, runtime.kb, faq_id, by)))
     runtime.publish_faq(entry)
     typer.echo(f"已发布 {faq_id}，索引已更新（{time.perf_counter() - started:.1f} 秒）")
 

@@ -122,7 +122,7 @@ def evaluate(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) ->
     details: list[dict] = []
     for label in labels:
         code = regions.resolve(label.county).code
-        text = without_personal_data(normalize(label.question))
+        text = without_personal_data(normalize(label.question), answerer.place_words)
         results = [answerer.analyse(p, code) for p in split_question(text)]
         crisis = answerer.signals.run(text).crisis or any(r.features.crisis for r in results)
         predicted = overall_status([r.decision.status for r in results])

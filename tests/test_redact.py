@@ -34,3 +34,10 @@ def test_personal_data_is_removed_and_the_question_kept(text: str, secrets: list
                                   "低保标准是多少", "刑法第133条之一说的是什么"])
 def test_questions_without_personal_data_are_unchanged(text: str):
     assert redact(text) == text
+
+
+def test_place_names_and_common_words_are_not_taken_for_names(full_regions):
+    keep = full_regions.place_words()
+    for text in ("林西出来的人能办低保吗", "我是林西的，想问医保", "石家庄打工的工钱", "黄金周能探视吗", "汤圆"):
+        assert redact(text, keep) == text
+    assert redact("林西县的张伟说可以", keep) == "林西县的【姓名】说可以"

@@ -43,7 +43,7 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
     for label in labels:
         code = regions.resolve(label.county).code
         parts = []
-        for part in split_question(without_personal_data(normalize(label.question))):
+        for part in split_question(without_personal_data(normalize(label.question), answerer.place_words)):
             r = answerer.analyse(part, code)
             parts.append((r.features, r.faq[0].item.target if r.faq else None,
                           r.chunks[0].item.target if r.chunks else None))

@@ -20,9 +20,9 @@ MAX_QUESTION_CHARS = 2000
 _PLACEHOLDER_RE = re.compile(r"(我|俺)?(的)?(名字)?(叫做|叫|是)?【[^】]*】[，,]?")
 
 
-def without_personal_data(text: str) -> str:
+def without_personal_data(text: str, keep: frozenset[str] = frozenset()) -> str:
     """The question with names and numbers taken out: they never help to find a policy, only mislead."""
-    stripped = _PLACEHOLDER_RE.sub("", redact(text)).strip(" ，,")
+    stripped = _PLACEHOLDER_RE.sub("", redact(text, keep)).strip(" ，,")
     return stripped or text
 
 
@@ -58,6 +58,7 @@ class Answerer:
         self.regions = regions
         self.signals = signals
         self.calibration = calibration
+        self.place_words = regions.place_words()
 
     def analyse(self, part: str, region_code: str) -> PartResult:
         """Retrieve and compute the decision features of one question part."""
@@ -111,7 +112,7 @@ class Answerer:
     def run(self, question: str, region_code: str) -> Answer:
         """Answer `question` for an asker whose home region is `region_code`."""
         region = self.regions[region_code]
-        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS])
+        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS], self.place_words)
         whole_crisis = self.signals.run(text).crisis
         parts = [self._part_answer(self.analyse(p, region_code), region_code) for p in split_question(text)]
         crisis = whole_crisis or any(p.crisis for p in parts)

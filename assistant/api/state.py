@@ -23,7 +23,8 @@ class ServiceState:
 
     def __init__(self, runtime: Runtime, rate: str = "20/minute"):
         self.runtime = runtime
-        self.qlog = QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path))
+        self.qlog = QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path),
+                                runtime.regions.place_words())
         self.ready = threading.Event()
         self.error: str | None = None
         self.started = time.time()

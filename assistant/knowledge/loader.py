@@ -385,6 +385,14 @@ def parse_faq_entry(col: _Collector, path: Path, item: dict, ids: dict[str, str]
                     answer or "", tuple(sources), col.rel(path), **dates)
 
 
+def validate_faq_mapping(item: dict, where: str, ids: dict[str, str], regions: dict[str, Region],
+                        topics: dict[str, Topic]) -> tuple[FaqEntry | None, list[Problem]]:
+    """Check one FAQ mapping from outside the files (e.g. the database) with the same rules as FAQ files."""
+    col = _Collector(Path("/"))  # `where` is not under it, so problems keep the name as given
+    entry = parse_faq_entry(col, Path(where), item, ids, regions, topics)
+    return entry, col.problems
+
+
 def _load_lexicon(col: _Collector, root: Path) -> Lexicon:
     lex = root / "lexicon"
     userdict: list[tuple[str, int | None, str | None]] = []

@@ -34,6 +34,12 @@ class RegionTree:
     def __getitem__(self, code: str) -> Region:
         return self._regions[code]
 
+    def place_words(self) -> frozenset[str]:
+        """Every region name and alias, with and without its suffix (林西县 → 林西): never a person's name."""
+        words = set(self._by_name)
+        words |= {w[:-1] for w in self._by_name if len(w) > 2 and w[-1] in "省市县区旗"}
+        return frozenset(words)
+
     def all(self) -> list[Region]:
         return list(self._regions.values())
 

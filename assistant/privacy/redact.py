@@ -9,6 +9,7 @@ with separators or +86), bank card numbers (13-19 digits, possibly grouped), oth
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import lru_cache
 
 ID_TOKEN = "【身份证号】"
@@ -53,22 +54,35 @@ def _posseg():
     return jieba.posseg
 
 
-def _names_by_tagger(text: str) -> list[str]:
-    """Person names (jieba tag nr) of 2-3 characters starting with a common surname."""
+COMMON_WORD_FREQ = 50  # jieba tags some common words nr (黄金周, 石家庄, 汤圆); real names are rare in its dictionary
+
+
+def _names_by_tagger(text: str, keep: Collection[str]) -> list[str]:
+    """Person names (jieba tag nr) of 2-3 characters starting with a common surname, except common
+    dictionary words and the words in `keep` (place names such as 林西)."""
+    import jieba
+
+    freq = jieba.dt.FREQ
     return [w.word for w in _posseg().cut(text)
-            if w.flag == "nr" and 2 <= len(w.word) <= 3 and w.word[0] in SURNAMES]
+            if w.flag == "nr" and 2 <= len(w.word) <= 3 and w.word[0] in SURNAMES and w.word not in keep
+            and (freq.get(w.word) or 0) < COMMON_WORD_FREQ]
 
 
-def redact(text: str) -> str:
-    """The text with personal data replaced by bracketed placeholders."""
+def redact(text: str, keep: Collection[str] = ()) -> str:
+    """The text with personal data replaced by bracketed placeholders. Words in `keep` (region names
+    and aliases) are never taken for names."""
     text = ID_RE.sub(ID_TOKEN, text)
     text = MOBILE_RE.sub(PHONE_TOKEN, text)
     text = CARD_RE.sub(CARD_TOKEN, text)
     text = LANDLINE_RE.sub(PHONE_TOKEN, text)
     text = LONG_NUMBER_RE.sub(NUMBER_TOKEN, text)
-    text = SELF_RE.sub(lambda m: m.group(1) + NAME_TOKEN, text)
-    text = KIN_RE.sub(lambda m: m.group(1) + NAME_TOKEN, text)
+    def name_or_place(m: re.Match) -> str:
+        place = any(m.group(2).startswith(word) for word in keep if len(word) >= 2)
+        return m.group(0) if place else m.group(1) + NAME_TOKEN
+
+    text = SELF_RE.sub(name_or_place, text)
+    text = KIN_RE.sub(name_or_place, text)
     text = MOU_RE.sub(NAME_TOKEN, text)
-    for name in sorted(set(_names_by_tagger(text)), key=len, reverse=True):
+    for name in sorted(set(_names_by_tagger(text, keep)), key=len, reverse=True):
         text = text.replace(name, NAME_TOKEN)
     return text

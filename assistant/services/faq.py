@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.knowledge.loader import MIN_PARAPHRASES, _Collector, parse_faq_entry
+from assistant.knowledge.loader import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, _get, group_members
@@ -79,12 +78,11 @@ def as_mapping(record: FaqRecord, status: str | None = None) -> dict:
 
 def validate_record(kb: KnowledgeBase, record: FaqRecord, status: str) -> FaqEntry:
     """Check the record with the same rules as FAQ files; raise InvalidError listing every problem."""
-    col = _Collector(Path("/"))  # root that the pseudo-path is not under: errors keep "数据库/<id>"
     ids = {d.id: d.path for d in kb.documents} | {f.id: f.path for f in kb.faq if f.id != record.id}
-    entry = parse_faq_entry(col, Path(f"数据库/{record.id}"), as_mapping(record, status), ids, kb.regions,
-                            kb.topics)
-    if col.problems or entry is None:
-        raise InvalidError("；".join(f"{p.location} {p.message}" for p in col.problems))
+    entry, problems = validate_faq_mapping(as_mapping(record, status), f"数据库/{record.id}", ids, kb.regions,
+                                           kb.topics)
+    if problems or entry is None:
+        raise InvalidError("；".join(f"{p.location} {p.message}" for p in problems))
     return entry
 
 

@@ -38,12 +38,12 @@ class LogResult:
     spooled: bool
 
 
-def log_record(answer: Answer, ctx: AskContext) -> dict:
+def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset()) -> dict:
     """The row to store for `answer`: redacted text, decision, sources shown; no personal data."""
     return {
         "client_id": str(uuid.uuid4()), "asked_at": datetime.now(UTC).isoformat(),
         "prison": ctx.prison, "kiosk": ctx.kiosk, "region_code": answer.region_code, "topic": answer.topic,
-        "text": redact(answer.question), "status": answer.status, "alert": answer.alert,
+        "text": redact(answer.question, keep), "status": answer.status, "alert": answer.alert,
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
         "items": [i for p in answer.parts for i in p.item_ids],
         "inmate_number": ctx.inmate_number,
@@ -57,9 +57,10 @@ class QuestionLog:
     opened at start-up does not stop the kiosk from answering.
     """
 
-    def __init__(self, db: Database | Callable[[], Database], spool: Spool):
+    def __init__(self, db: Database | Callable[[], Database], spool: Spool, keep: frozenset[str] = frozenset()):
         self._db = db
         self.spool = spool
+        self.keep = keep  # place names that are never redacted as person names
 
     @property
     def db(self) -> Database:
@@ -89,7 +90,7 @@ class QuestionLog:
 
     def record(self, answer: Answer, ctx: AskContext) -> LogResult:
         """Log `answer`; never raises for a storage failure (the record is spooled instead)."""
-        rec = log_record(answer, ctx)
+        rec = log_record(answer, ctx, self.keep)
         try:
             qid, fid = self.write(rec)
         except (SQLAlchemyError, OSError) as exc:
