@@ -200,6 +200,8 @@ async function init() {
   $("end-session").addEventListener("click", endSession);
   $("topic-back").addEventListener("click", resetAsk);
   $("ask").addEventListener("click", () => ask($("question").value));
+  // an on-screen keyboard covers the lower half: keep the box and its button in view
+  $("question").addEventListener("focus", () => $("question").scrollIntoView({ block: "start" }));
   $("question").addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); ask($("question").value); } });
   $("answer-back").addEventListener("click", resetAsk);
   $("not-solved").addEventListener("click", notSolved);
