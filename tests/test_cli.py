@@ -112,7 +112,11 @@ def test_logged_question_to_bureau_answer_delivery_and_export(cli_env, tmp_path:
     assert exported.exit_code == 0, exported.output
     from openpyxl import load_workbook
 
-    cells = [c.value for c in load_workbook(out).active[2]]
-    assert "宁城县" in cells and "已转交" in cells and "C-88" not in str(cells)
+    rows = [[c.value for c in row] for row in load_workbook(out).active.iter_rows()]
+    header, body = rows[0], rows[1:]
+    ours = next(r for r in body if r[header.index("跟进编号")] == str(fid))
+    assert ours[header.index("户籍地")] == "宁城县" and ours[header.index("跟进状态")] == "已转交"
+    assert all(r[header.index("户籍地")] == "宁城县" for r in body)
+    assert "C-88" not in str(rows)
     bad = runner.invoke(app, ["log", "export", str(tmp_path / "log.pdf")])
     assert bad.exit_code == 2 and "导出格式" in bad.output
