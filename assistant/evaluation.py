@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
-from assistant.answering.pipeline import Answerer, PartResult, without_personal_data
+from assistant.answering.pipeline import Answerer, PartResult, overall_status
 from assistant.knowledge.regions import RegionTree
-from assistant.text.normalize import normalize
-from assistant.text.question_split import split_question
 
 STATUSES = (ANSWERED, FLAGGED, OUT_OF_SCOPE)
 
@@ -60,10 +58,6 @@ def ranked_targets(results: list[PartResult]) -> list[str]:
     return out
 
 
-def overall_status(statuses: list[str]) -> str:
-    if set(statuses) == {ANSWERED}:
-        return ANSWERED
-    return FLAGGED if FLAGGED in statuses else OUT_OF_SCOPE
 
 
 @dataclass
@@ -122,9 +116,8 @@ def evaluate(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) ->
     details: list[dict] = []
     for label in labels:
         code = regions.resolve(label.county).code
-        text = without_personal_data(normalize(label.question), answerer.place_words)
-        results = [answerer.analyse(p, code) for p in split_question(text)]
-        crisis = answerer.signals.run(text).crisis or any(r.features.crisis for r in results)
+        _, results, whole_crisis = answerer.analyse_question(label.question, code)
+        crisis = whole_crisis or any(r.features.crisis for r in results)
         predicted = overall_status([r.decision.status for r in results])
         report.n += 1
         report.confusion[(label.status, predicted)] += 1

@@ -15,11 +15,9 @@ import numpy as np
 
 from assistant.answering.decision import Calibration, Features, RouteThresholds, decide
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
-from assistant.answering.pipeline import Answerer, without_personal_data
-from assistant.evaluation import Labelled, overall_status
+from assistant.answering.pipeline import Answerer, overall_status
+from assistant.evaluation import Labelled
 from assistant.knowledge.regions import RegionTree
-from assistant.text.normalize import normalize
-from assistant.text.question_split import split_question
 
 WRONG_ANSWER_COST = 3.0
 DISMISS_COST = 1.0
@@ -42,11 +40,9 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
     rows = []
     for label in labels:
         code = regions.resolve(label.county).code
-        parts = []
-        for part in split_question(without_personal_data(normalize(label.question), answerer.place_words)):
-            r = answerer.analyse(part, code)
-            parts.append((r.features, r.faq[0].item.target if r.faq else None,
-                          r.chunks[0].item.target if r.chunks else None))
+        _, results, _ = answerer.analyse_question(label.question, code)
+        parts = [(r.features, r.faq[0].item.target if r.faq else None, r.chunks[0].item.target if r.chunks else None)
+                 for r in results]
         rows.append(Row(label, tuple(parts)))
     return rows
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from assistant.answering.models import SourceRef
 from assistant.index.items import Item
-from assistant.knowledge.models import Region
+from assistant.knowledge.models import FILL_IN_RE, Region
 from assistant.knowledge.regions import RegionTree
-
-FILL_IN_RE = re.compile(r"【待填写[:：]\s*([^】]+)】")
 
 TOPIC_LIST = (
     "出狱后的就业、医保、养老、法律援助、职业限制、驾驶证、户口证件、"

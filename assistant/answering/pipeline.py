@@ -38,6 +38,13 @@ def route_features(cands: list[Candidate]) -> RouteFeatures | None:
                          has_amount(best.item.text), has_contact(best.item.text))
 
 
+def overall_status(statuses: list[str]) -> str:
+    """answered only when every part is; flagged when any part is; otherwise out_of_scope."""
+    if set(statuses) == {ANSWERED}:
+        return ANSWERED
+    return FLAGGED if FLAGGED in statuses else OUT_OF_SCOPE
+
+
 @dataclass
 class PartResult:
     """Everything the decision saw for one part (used by eval and the debug view)."""
@@ -70,6 +77,15 @@ class Answerer:
         features = Features(route_features(faq), route_features(chunks), len(sig.domain_hits),
                             sig.individual_case, sig.crisis, sig.asks_amount, sig.asks_contact)
         return PartResult(part, features, decide(features, self.calibration), faq, chunks)
+
+    def analyse_question(self, question: str, region_code: str) -> tuple[str, list[PartResult], bool]:
+        """Normalise, take out personal data, split into parts and analyse each.
+
+        Returns the text used, the parts, and whether the question as a whole is a crisis expression.
+        """
+        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS], self.place_words)
+        results = [self.analyse(p, region_code) for p in split_question(text)]
+        return text, results, self.signals.run(text).crisis
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
         answer = self._compose_part(result, region_code)
@@ -112,20 +128,13 @@ class Answerer:
     def run(self, question: str, region_code: str) -> Answer:
         """Answer `question` for an asker whose home region is `region_code`."""
         region = self.regions[region_code]
-        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS], self.place_words)
-        whole_crisis = self.signals.run(text).crisis
-        parts = [self._part_answer(self.analyse(p, region_code), region_code) for p in split_question(text)]
+        text, results, whole_crisis = self.analyse_question(question, region_code)
+        parts = [self._part_answer(r, region_code) for r in results]
         crisis = whole_crisis or any(p.crisis for p in parts)
         if crisis and not any(p.crisis for p in parts):
             parts.insert(0, PartAnswer(text, FLAGGED, compose.crisis_message(), reason="crisis expression",
                                        crisis=True))
-        statuses = {p.status for p in parts}
-        if statuses == {ANSWERED}:
-            status = ANSWERED
-        elif FLAGGED in statuses:
-            status = FLAGGED
-        else:
-            status = OUT_OF_SCOPE
+        status = overall_status([p.status for p in parts])
         sources: list[SourceRef] = []
         for p in parts:
             sources += [s for s in p.sources if s not in sources]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 LEVELS = ("national", "province", "city", "county")
+# A field the bureau must fill in, e.g. 【待填写：涟源市司法局电话】 (FORMAT.md); group 1 names it.
+FILL_IN_RE = re.compile(r"【待填写[:：]?\s*([^】]*)】")
 NATIONAL_CODE = "000000"
 
 

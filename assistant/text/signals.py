@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.knowledge.models import Signals
+from assistant.knowledge.models import FILL_IN_RE, Signals
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,6 @@ class SignalDetector:
 
 AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(元|块|万元|万)")
 CONTACT_RE = re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|\b12348\b|地址[:：]\s*\S")
-FILL_IN_RE = re.compile(r"【待填写[^】]*】")
 
 
 def has_amount(text: str) -> bool:
