@@ -9,7 +9,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -49,6 +49,11 @@ class TermStats:
 
     def to_json(self) -> dict:
         return {"n_keys": self.n_keys, "df": self.df}
+
+
+def index_counts(items: Iterable[Item], n_keys: int, n_partitions: int) -> dict[str, int]:
+    """What the manifest reports: items per kind, search keys, partitions."""
+    return dict(Counter(i.kind for i in items)) | {"keys": n_keys, "partitions": n_partitions}
 
 
 def partition_name(kind: str, region: str) -> str:
@@ -131,7 +136,7 @@ def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analy
     stats = TermStats.from_tokens(tokens)
     manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
     manifest.build_seconds = round(time.perf_counter() - started, 2)
-    manifest.counts = Counter(i.kind for i in items) | {"keys": len(keys), "partitions": len(partitions)}
+    manifest.counts = index_counts(items, len(keys), len(partitions))
     manifest.partitions = sorted(partitions)
     index = SearchIndex(manifest, {i.id: i for i in items}, partitions, stats)
     progress(f"写入索引 {target} (saving)…")
@@ -236,8 +241,7 @@ def replace_partition(index: SearchIndex, kind: str, region: str, items: list[It
     manifest.built_at = index.manifest.built_at
     manifest.build_seconds = index.manifest.build_seconds
     manifest.partitions = sorted(index.partitions)
-    manifest.counts = Counter(i.kind for i in index.items.values()) | {
-        "keys": stats.n_keys, "partitions": len(index.partitions)}
+    manifest.counts = index_counts(index.items.values(), stats.n_keys, len(index.partitions))
     index.manifest = manifest
     _write_json_atomic(target / "items.json", [i.to_json() for i in index.items.values()])
     _write_json_atomic(target / "stats.json", stats.to_json())
