@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from assistant.knowledge.loader import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
-from assistant.services.followups import ANSWERED, DELIVERED, _get, group_members
+from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members
 from assistant.storage.models import FaqRecord
 
 
@@ -25,9 +25,8 @@ def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: 
                         region_code: str | None = None, question: str | None = None,
                         paraphrases: list[str] | None = None, topics: list[str] | None = None) -> FaqRecord:
     """One step: the answered follow-up (and its group's wordings as paraphrases) becomes a draft entry."""
-    fu = _get(s, followup_id)
-    if region_code is not None and fu.region_code != region_code:
-        raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
+    fu = get_followup(s, followup_id)
+    check_region(fu, region_code)
     if fu.state not in (ANSWERED, DELIVERED) or not fu.answer:
         raise StateError(f"跟进事项 {fu.id} 还没有答复，不能转为问答")
     faq_id = f"faq-bureau-{fu.region_code}-{fu.id}"

@@ -82,14 +82,14 @@ class PrisonItem:
     updated_at: datetime
 
 
-def _get(s: Session, followup_id: int) -> FollowUp:
+def get_followup(s: Session, followup_id: int) -> FollowUp:
     fu = s.get(FollowUp, followup_id)
     if fu is None:
         raise NotFoundError(f"没有编号为 {followup_id} 的跟进事项")
     return fu
 
 
-def _check_region(fu: FollowUp, region_code: str | None) -> None:
+def check_region(fu: FollowUp, region_code: str | None) -> None:
     if region_code is not None and fu.region_code != region_code:
         raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
 
@@ -132,8 +132,8 @@ def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_
     text = (text or "").strip()
     if not text:
         raise InvalidError("答复内容不能为空")
-    fu = _get(s, followup_id)
-    _check_region(fu, region_code)
+    fu = get_followup(s, followup_id)
+    check_region(fu, region_code)
     members = [m for m in group_members(s, fu) if m.state == OPEN]
     if not members:
         raise StateError(f"跟进事项 {fu.id} 当前是“{STATE_NAMES[fu.state]}”，没有待答复的问题")
@@ -145,15 +145,15 @@ def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_
 
 def deliver_followup(s: Session, followup_id: int, actor: str, prison: str | None = None) -> None:
     """Prison staff handed the bureau's answer to the inmate."""
-    fu = _get(s, followup_id)
+    fu = get_followup(s, followup_id)
     if prison is not None and fu.prison != prison:
         raise ForbiddenError(f"跟进事项 {fu.id} 不是本监狱的问题")
     _move(s, fu, DELIVERED, actor, "delivered")
 
 
 def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: str | None = None) -> None:
-    fu = _get(s, followup_id)
-    _check_region(fu, region_code)
+    fu = get_followup(s, followup_id)
+    check_region(fu, region_code)
     _move(s, fu, CLOSED, actor, "closed", note)
 
 
@@ -169,6 +169,6 @@ def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[
 
 
 def history(s: Session, followup_id: int, region_code: str | None = None) -> list[FollowUpEvent]:
-    fu = _get(s, followup_id)
-    _check_region(fu, region_code)
+    fu = get_followup(s, followup_id)
+    check_region(fu, region_code)
     return list(fu.events)
