@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up; install the browser (Debian's chromium, CJK fonts) and start a local PostgreSQL for the
+# Set up; install the browser (Debian's chromium, CJK fonts, poppler for looking at PDFs) and start a local PostgreSQL for the
 # tests that need them; lint; run every test (slow ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
