@@ -1,15 +1,16 @@
-"""Request dependencies (Annotated): the service state, a database session, the kiosk and its session."""
+"""Request dependencies (Annotated): the service state, a database session, the kiosk and its session,
+the signed-in portal user, role checks and the CSRF check."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Cookie, Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from assistant.api.state import ServiceState
-from assistant.services import kiosks
+from assistant.services import kiosks, users
 
 
 def get_state(request: Request) -> ServiceState:
@@ -53,3 +54,55 @@ def get_kiosk_session(state: State, kiosk: CurrentKiosk,
 
 
 CurrentSession = Annotated[kiosks.SessionInfo, Depends(get_kiosk_session)]
+
+
+# --- portal (staff and bureau pages) -------------------------------------------------------------------------
+
+SESSION_COOKIE = "bj_portal"
+
+
+class LoginRequired(Exception):
+    """No live portal session: pages redirect to the login form."""
+
+
+class CsrfError(Exception):
+    """A portal form arrived without the session's CSRF token."""
+
+
+def get_principal(request: Request, state: State,
+                  bj_portal: Annotated[str | None, Cookie()] = None) -> users.Principal:
+    """The signed-in user (their session touched in a short transaction of its own)."""
+    with state.runtime.database.session() as s:
+        who = users.current(s, bj_portal)
+    if who is None:
+        raise LoginRequired()
+    request.state.who = who  # error pages keep the menu
+    return who
+
+
+CurrentUser = Annotated[users.Principal, Depends(get_principal)]
+
+
+def _role(*roles: str):
+    def check(who: CurrentUser) -> users.Principal:
+        users.require_role(who, *roles)
+        return who
+    return check
+
+
+BureauUser = Annotated[users.Principal, Depends(_role(users.BUREAU))]
+PrisonUser = Annotated[users.Principal, Depends(_role(users.PRISON))]
+AdminUser = Annotated[users.Principal, Depends(_role(users.ADMIN))]
+StaffUser = Annotated[users.Principal, Depends(_role(users.PRISON, users.ADMIN))]
+
+
+async def check_csrf(request: Request, who: CurrentUser) -> users.Principal:
+    """Every portal form POST carries the session's CSRF token (the cookie is also SameSite=Strict)."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not users.csrf_matches(who.csrf_token, token if isinstance(token, str) else None):
+        raise CsrfError()
+    return who
+
+
+CsrfChecked = Annotated[users.Principal, Depends(check_csrf)]

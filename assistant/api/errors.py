@@ -1,12 +1,15 @@
-"""Clear JSON errors in Chinese and English for every rejected request."""
+"""Clear errors for every rejected request: JSON in Chinese and English for the API, a Chinese page for the portal."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.api.deps import CsrfError, LoginRequired
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ServiceError, StateError
 
 FIELD_NAMES = {"question": "问题", "county": "户籍地", "inmate_number": "服刑人员编号", "pin": "民警口令",
@@ -39,21 +42,50 @@ def _detail(err: dict) -> dict:
 STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400}
 
 
+HTTP_ZH = {401: "请先登录", 403: "没有权限", 404: "找不到这个地址", 405: "不支持这种请求方式",
+           429: "请求太频繁，请稍后再试", 503: "系统正在准备，请稍等"}
+
+
+def is_portal(request: Request) -> bool:
+    return request.url.path.startswith("/portal")
+
+
+def portal_error(request: Request, status: int, message: str, details: list[str] | None = None) -> Response:
+    from assistant.api.templating import render
+
+    return render(request, "error.html", getattr(request.state, "who", None), status_code=status,
+                  message=message, details=details or [])
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         details = [_detail(e) for e in exc.errors()]
         zh = "；".join(d["zh"] for d in details) or "请求内容不符合要求"
+        if is_portal(request):
+            return portal_error(request, 422, "填写的内容不符合要求", [d["zh"] for d in details])
         return JSONResponse(error_body("validation_error", zh, "Request validation failed", details), 422)
 
     @app.exception_handler(ServiceError)
-    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
+    async def _service(request: Request, exc: ServiceError) -> Response:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        if is_portal(request):
+            return portal_error(request, status, str(exc))
         return JSONResponse(error_body(type(exc).__name__, str(exc), str(exc)), status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        zh = {404: "找不到这个地址", 405: "不支持这种请求方式", 429: "提问太频繁，请稍后再试",
-              503: "系统正在准备，请稍等"}.get(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        zh = HTTP_ZH.get(exc.status_code, str(exc.detail))
+        if is_portal(request):
+            return portal_error(request, exc.status_code, zh)
         return JSONResponse(error_body(f"http_{exc.status_code}", zh, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path if request.method == "GET" else "/portal/"
+        return RedirectResponse(f"/portal/login?next={quote(target)}", 303)
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, _exc: CsrfError) -> Response:
+        return portal_error(request, 403, "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")

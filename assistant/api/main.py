@@ -1,4 +1,5 @@
-"""The FastAPI application: kiosk API, health, and the kiosk and officer pages (no external resources)."""
+"""The FastAPI application: kiosk API, health, the kiosk and officer pages and the staff/bureau portal
+(server-rendered, no external resources)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from assistant.api import errors
-from assistant.api.routes import health, kiosk
+from assistant.api.routes import (
+    health,
+    kiosk,
+    portal_admin,
+    portal_auth,
+    portal_bureau,
+    portal_exports,
+    portal_kiosks,
+    portal_prison,
+)
 from assistant.api.state import ServiceState
 from assistant.core.config import Settings, get_settings
 from assistant.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, rate: str = "20/minute") -> FastAPI:
@@ -34,6 +46,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     errors.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
+    for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
+        app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
@@ -41,10 +55,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.url.path in ("/kiosk", "/officer"):
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                "connect-src 'self'; frame-ancestors 'none'")
+        path = request.url.path
+        if path in ("/kiosk", "/officer") or path.startswith("/portal"):
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Frame-Options"] = "DENY"
+        if path.startswith("/portal"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.get("/", include_in_schema=False)

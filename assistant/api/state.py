@@ -16,6 +16,8 @@ from assistant.services.questions import QuestionLog
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
+LOGIN_FAILURES_PER_USER = "5/15minutes"
+LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"
 
 
 class ServiceState:
@@ -31,6 +33,8 @@ class ServiceState:
         self.warmup_seconds: float | None = None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = parse(rate)
+        self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
+        self._login_per_address = parse(LOGIN_FAILURES_PER_ADDRESS)
 
     def warm_up(self) -> None:
         try:
@@ -51,3 +55,12 @@ class ServiceState:
 
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
+
+    def login_allowed(self, username: str, address: str) -> bool:
+        """False while a user name or a client address has too many recent failed sign-ins."""
+        return (self._limiter.test(self._login_per_user, "login-user", username.strip().lower())
+                and self._limiter.test(self._login_per_address, "login-address", address))
+
+    def login_failed(self, username: str, address: str) -> None:
+        self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
+        self._limiter.hit(self._login_per_address, "login-address", address)

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; default SQLite in data_dir",
     )
 
+    cookie_secure: bool = Field(
+        default=True, description="portal cookies only over HTTPS (browsers also accept them from http://localhost)",
+    )
+
     @property
     def database_url(self) -> str:
         return self.database_url_override or f"sqlite:///{self.data_dir / 'bangjiao.db'}"

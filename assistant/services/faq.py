@@ -49,7 +49,7 @@ def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: 
 
 def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fields) -> FaqRecord:
     """Edit a draft's question, paraphrases, answer, topics or sources."""
-    record = _record(s, faq_id, region_code)
+    record = get_record(s, faq_id, region_code)
     if record.status != "draft":
         raise StateError(f"问答 {faq_id} 已发布，不能再修改草稿")
     for key, value in fields.items():
@@ -60,7 +60,7 @@ def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fiel
     return record
 
 
-def _record(s: Session, faq_id: str, region_code: str | None) -> FaqRecord:
+def get_record(s: Session, faq_id: str, region_code: str | None) -> FaqRecord:
     record = s.get(FaqRecord, faq_id)
     if record is None:
         raise NotFoundError(f"没有编号为 {faq_id} 的问答")
@@ -87,7 +87,7 @@ def validate_record(kb: KnowledgeBase, record: FaqRecord, status: str) -> FaqEnt
 
 def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code: str | None = None) -> FaqEntry:
     """Publish a draft. The caller puts the returned entry into the index (see Runtime.publish_faq)."""
-    record = _record(s, faq_id, region_code)
+    record = get_record(s, faq_id, region_code)
     if record.status == "approved":
         raise StateError(f"问答 {faq_id} 已经发布")
     if len(record.paraphrases) < MIN_PARAPHRASES:

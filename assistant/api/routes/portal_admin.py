@@ -1,0 +1,57 @@
+"""Admin portal: accounts and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assistant.api.deps import DB, AdminUser, CsrfChecked, State
+from assistant.api.templating import render
+from assistant.services import audit, users
+from assistant.services.errors import InvalidError, NotFoundError
+
+router = APIRouter(prefix="/portal/admin", include_in_schema=False)
+
+
+@router.get("/users")
+def user_list(request: Request, who: AdminUser, db: DB, state: State) -> Response:
+    counties = [r for r in state.runtime.regions.all() if r.level == "county"]
+    return render(request, "admin_users.html", who, users=users.list_users(db), role_names=users.ROLE_NAMES,
+                  counties=counties, title="账号")
+
+
+@router.post("/users")
+def add_user(state: State, who: CsrfChecked, username: Annotated[str, Form(max_length=60)],
+             password: Annotated[str, Form(max_length=200)], role: Annotated[str, Form(max_length=20)],
+             display_name: Annotated[str, Form(max_length=100)] = "", prison: Annotated[str, Form(max_length=100)] = "",
+             region_code: Annotated[str, Form(max_length=6)] = "") -> Response:
+    users.require_role(who, users.ADMIN)
+    runtime = state.runtime
+    counties = [r.code for r in runtime.regions.all() if r.level == "county"]
+    with runtime.database.session() as s:
+        user = users.add_user(s, username, password, role, display_name, prison, region_code, known_regions=counties)
+        audit.record(s, who, "user_added", user.username, f"{role} {user.prison or user.region_code or ''}",
+                     scope=user.prison or user.region_code or "")
+    return RedirectResponse("/portal/admin/users?done=user_added", 303)
+
+
+@router.post("/users/{user_id}/{change}")
+def change_user(state: State, who: CsrfChecked, user_id: int, change: str) -> Response:
+    users.require_role(who, users.ADMIN)
+    if change not in ("disable", "enable"):
+        raise NotFoundError("没有这项操作")
+    if user_id == who.user_id:
+        raise InvalidError("不能停用自己的账号")
+    with state.runtime.database.session() as s:
+        user = users.set_disabled(s, user_id, change == "disable")
+        audit.record(s, who, f"user_{change}d", user.username, scope=user.prison or user.region_code or "")
+    return RedirectResponse("/portal/admin/users?done=user_changed", 303)
+
+
+@router.get("/audit")
+def audit_log(request: Request, who: AdminUser, db: DB, action: Annotated[str | None, Query(max_length=40)] = None,
+              scope: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    return render(request, "admin_audit.html", who, events=audit.events(db, scope or None, action or None),
+                  action_names=audit.ACTION_NAMES, action=action, scope=scope, title="操作记录")

@@ -1,0 +1,161 @@
+"""Bureau portal: the county's follow-up queue, answers, FAQ drafts and approval, knowledge review, statistics.
+
+Every handler scopes by the signed-in user's county; the service layer checks it again on each record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from assistant.api.deps import DB, BureauUser, CsrfChecked, State
+from assistant.api.templating import render
+from assistant.knowledge.loader import MIN_PARAPHRASES
+from assistant.services import audit, faq, followups, users
+from assistant.services.county_knowledge import by_urgency, county_knowledge
+from assistant.services.errors import ForbiddenError, InvalidError
+from assistant.services.periods import parse_period
+from assistant.services.statistics import county_stats
+from assistant.storage.models import FaqRecord
+
+router = APIRouter(prefix="/portal/bureau", include_in_schema=False)
+QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": None}
+MAX_PARAPHRASES = 30
+
+
+def _bureau(who: users.Principal) -> users.Principal:
+    users.require_role(who, users.BUREAU)
+    return who
+
+
+@router.get("/queue")
+def queue(request: Request, who: BureauUser, db: DB,
+          state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open") -> Response:
+    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state])
+    return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题")
+
+
+@router.get("/followups/{followup_id}")
+def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int) -> Response:
+    fu = followups.get_followup(db, followup_id)
+    followups.check_region(fu, who.region_code)
+    members = followups.group_members(db, fu)
+    faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
+    return render(request, "bureau_followup.html", who, fu=fu, members=members, events=list(fu.events),
+                  faq_id=faq_id, title=f"跟进事项 {fu.id}")
+
+
+@router.post("/followups/{followup_id}/answer")
+def answer(state: State, who: CsrfChecked, followup_id: int,
+           answer: Annotated[str, Form(max_length=5000)]) -> Response:
+    _bureau(who)
+    with state.runtime.database.session() as s:
+        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
+        audit.record(s, who, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {answer[:500]}")
+    return RedirectResponse("/portal/bureau/queue?done=answered", 303)
+
+
+@router.post("/followups/{followup_id}/close")
+def close(state: State, who: CsrfChecked, followup_id: int, note: Annotated[str, Form(max_length=500)]) -> Response:
+    _bureau(who)
+    if not note.strip():
+        raise InvalidError("请写明关闭原因")
+    with state.runtime.database.session() as s:
+        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=who.region_code)
+        audit.record(s, who, "followup_closed", f"followup:{followup_id}", note[:500])
+    return RedirectResponse(f"/portal/bureau/followups/{followup_id}?done=closed", 303)
+
+
+@router.post("/followups/{followup_id}/draft")
+def draft(state: State, who: CsrfChecked, followup_id: int) -> Response:
+    _bureau(who)
+    with state.runtime.database.session() as s:
+        record = faq.draft_from_followup(s, state.runtime.kb, followup_id, who.username,
+                                         region_code=who.region_code)
+        audit.record(s, who, "faq_drafted", record.id, f"from followup {followup_id}")
+        faq_id = record.id
+    return RedirectResponse(f"/portal/bureau/faq/{faq_id}", 303)
+
+
+@router.get("/faq")
+def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
+    published = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
+                                                        FaqRecord.status == "approved")
+                                .order_by(FaqRecord.approved_at.desc())))
+    return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.region_code), published=published,
+                  title="本县问答")
+
+
+def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: str = "",
+              status_code: int = 200) -> Response:
+    topics = list(request.app.state.service.runtime.kb.topics.values())
+    return render(request, "bureau_faq_edit.html", who, status_code=status_code, record=record, topics=topics,
+                  error=error, min_paraphrases=MIN_PARAPHRASES, title=f"问答 {record.id}")
+
+
+@router.get("/faq/{faq_id}")
+def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: str) -> Response:
+    return _faq_page(request, who, faq.get_record(db, faq_id, who.region_code))
+
+
+def clean_lines(text: str) -> list[str]:
+    """One paraphrase per line, stripped, de-duplicated, in order."""
+    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if len(lines) > MAX_PARAPHRASES:
+        raise InvalidError(f"口语问法最多 {MAX_PARAPHRASES} 种")
+    return lines
+
+
+@router.post("/faq/{faq_id}")
+def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
+             question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
+             paraphrases: Annotated[str, Form(max_length=5000)] = "",
+             topics: Annotated[list[str] | None, Form()] = None,
+             action: Annotated[str, Form(pattern="^(save|approve)$")] = "save") -> Response:
+    """Save the draft (always kept), then approve and publish it if asked; problems are shown on the form."""
+    _bureau(who)
+    runtime = state.runtime
+    unknown = [t for t in topics or [] if t not in runtime.kb.topics]
+    if unknown:
+        raise InvalidError(f"未知的主题：{'、'.join(unknown)}")
+    if not question.strip() or not answer.strip():
+        raise InvalidError("标准问题和答复都不能为空")
+    with runtime.database.session() as s:
+        faq.update_draft(s, faq_id, who.region_code, question=question.strip(), answer=answer.strip(),
+                         paraphrases=clean_lines(paraphrases), topics=list(topics or []))
+        audit.record(s, who, "faq_edited", faq_id)
+    if action == "save":
+        return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
+    try:
+        with runtime.database.session() as s:
+            entry = faq.approve(s, runtime.kb, faq_id, who.username, who.region_code)
+            audit.record(s, who, "faq_approved", faq_id, entry.question[:200])
+    except (InvalidError, ForbiddenError) as exc:
+        with runtime.database.session() as s:
+            record = faq.get_record(s, faq_id, who.region_code)
+        return _faq_page(request, who, record, f"草稿已保存，但还不能发布：{exc}", 422)
+    runtime.publish_faq(entry)
+    return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=published", 303)
+
+
+@router.get("/knowledge")
+def knowledge(request: Request, who: BureauUser, state: State) -> Response:
+    today = datetime.now(UTC).date()
+    rows = by_urgency(county_knowledge(state.runtime.kb, who.region_code), today)
+    states = [r.state(today) for r in rows]
+    return render(request, "bureau_knowledge.html", who, rows=rows, today=today, overdue=states.count("overdue"),
+                  soon=states.count("soon"), title="本县知识库")
+
+
+@router.get("/stats")
+def stats(request: Request, who: BureauUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
+          until: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    start, end = parse_period(since, until)
+    figures = county_stats(db, who.region_code, start, end)
+    return render(request, "bureau_stats.html", who, stats=figures, since=since, until=until,
+                  week_max=max((n for _, n in figures.by_week), default=1), title="统计")
+

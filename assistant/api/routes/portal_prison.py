@@ -1,0 +1,91 @@
+"""Prison staff portal: questions asked at their prison, replies to deliver, printable FAQ sheets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from assistant.api.deps import DB, CsrfChecked, PrisonUser, State
+from assistant.api.downloads import attachment
+from assistant.api.templating import render
+from assistant.services import audit, followups, users
+from assistant.services.exports import STATUS_NAMES
+from assistant.services.periods import day_after, day_start, parse_period
+from assistant.storage.models import Question
+
+router = APIRouter(prefix="/portal/prison", include_in_schema=False)
+PAGE_ROWS = 200
+
+
+@router.get("/questions")
+def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
+              until: Annotated[str | None, Query(max_length=20)] = None,
+              status: Annotated[str | None, Query(pattern="^(|answered|flagged|out_of_scope)$")] = None) -> Response:
+    start, end = parse_period(since, until)
+    query = select(Question).where(Question.prison == who.prison).order_by(Question.asked_at.desc(), Question.id.desc())
+    if start:
+        query = query.where(Question.asked_at >= day_start(start))
+    if end:
+        query = query.where(Question.asked_at < day_after(end))
+    if status:
+        query = query.where(Question.status == status)
+    rows = list(db.scalars(query.limit(PAGE_ROWS + 1)))
+    return render(request, "prison_questions.html", who, questions=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
+                  since=since, until=until, status=status, status_names=STATUS_NAMES, title="本监狱的提问")
+
+
+@router.get("/deliveries")
+def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
+    items = followups.prison_queue(db, who.prison, followups.ANSWERED)
+    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复")
+
+
+@router.post("/followups/{followup_id}/deliver")
+def deliver(state: State, who: CsrfChecked, followup_id: int) -> Response:
+    users.require_role(who, users.PRISON)
+    with state.runtime.database.session() as s:
+        followups.deliver_followup(s, followup_id, who.username, prison=who.prison)
+        audit.record(s, who, "followup_delivered", f"followup:{followup_id}")
+    return RedirectResponse("/portal/prison/deliveries?done=delivered", 303)
+
+
+@router.get("/sheets")
+def sheets_form(request: Request, who: PrisonUser, state: State) -> Response:
+    runtime = state.runtime
+    counties = [r for r in runtime.regions.all() if r.level == "county"]
+    return render(request, "prison_sheets.html", who, counties=counties, topics=list(runtime.kb.topics.values()),
+                  title="打印问答单")
+
+
+@router.get("/sheets/download")
+def sheet_download(state: State, who: PrisonUser, county: Annotated[list[str] | None, Query()] = None,
+                   topic: Annotated[list[str] | None, Query()] = None,
+                   since: Annotated[str | None, Query(max_length=20)] = None,
+                   until: Annotated[str | None, Query(max_length=20)] = None,
+                   limit: Annotated[str | None, Query(max_length=5)] = None,
+                   own_prison: Annotated[str | None, Query(max_length=5)] = None,
+                   format: Annotated[str, Query(pattern="^(pdf|docx)$")] = "pdf") -> Response:
+    """The sheet as PDF or DOCX; counts only this prison's questions unless `own_prison` is unticked."""
+    from assistant.sheets.content import SheetRequest, build_sheet
+
+    runtime = state.runtime
+    req = SheetRequest.parse(region_codes=list(county or [])[:30], topics=list(topic or [])[:30], since=since,
+                             until=until, prison=who.prison if own_prison else None, limit=limit)
+    with runtime.database.session() as s:
+        sheet = build_sheet(s, runtime.kb, runtime.regions, req)
+        audit.record(s, who, "sheet", ",".join(req.region_codes), f"{format} topics={','.join(req.topics)}")
+    if format == "pdf":
+        from assistant.sheets.pdf_render import render_pdf
+
+        data, media = render_pdf(sheet), "application/pdf"
+    else:
+        from assistant.sheets.docx_render import render_docx
+
+        data = render_docx(sheet)
+        media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    return attachment(data, media, f"faq-sheet-{'-'.join(req.region_codes)}-{stamp}.{format}")

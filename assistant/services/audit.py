@@ -1,0 +1,40 @@
+"""The audit log: one row for every change, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.services.users import Principal
+from assistant.storage.models import AuditEvent
+
+ACTION_NAMES = {
+    "login": "登录", "login_failed": "登录失败", "logout": "退出", "user_added": "新建账号",
+    "user_disabled": "停用账号", "user_enabled": "启用账号", "password_set": "重设密码",
+    "followup_answered": "答复跟进", "followup_closed": "关闭跟进", "followup_delivered": "转交答复",
+    "faq_drafted": "生成问答草稿", "faq_edited": "修改问答草稿", "faq_approved": "发布问答",
+    "kiosk_registered": "登记终端", "kiosk_revoked": "停用终端", "export": "导出数据", "sheet": "打印问答单",
+}
+
+
+def record(s: Session, who: Principal | str, action: str, target: str = "", detail: str = "",
+           scope: str | None = None) -> AuditEvent:
+    """Add an audit row for `action` by `who` (a signed-in user, or a name such as 'cli:root')."""
+    if isinstance(who, Principal):
+        actor, role, default_scope = who.username, who.role, who.scope
+    else:
+        actor, role, default_scope = who, "", ""
+    event = AuditEvent(actor=actor[:100], role=role, scope=(scope if scope is not None else default_scope)[:100],
+                       action=action, target=str(target)[:100], detail=detail[:2000])
+    s.add(event)
+    return event
+
+
+def events(s: Session, scope: str | None = None, action: str | None = None, limit: int = 200) -> list[AuditEvent]:
+    """Newest first; `scope` limits to one county or prison."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000)))
+    if scope:
+        query = query.where(AuditEvent.scope == scope)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(s.scalars(query))

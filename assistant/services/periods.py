@@ -1,0 +1,34 @@
+"""Dates typed into filters (YYYY-MM-DD), checked with clear messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from assistant.services.errors import InvalidError
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """A date from a form or query field; '' or None means no limit."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidError(f"{name}日期格式应为 YYYY-MM-DD：{value[:20]!r}") from exc
+
+
+def parse_period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    start, end = parse_day(since, "起始"), parse_day(until, "截止")
+    if start and end and start > end:
+        raise InvalidError("起始日期晚于截止日期")
+    return start, end
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of `day` (the lower bound of a period)."""
+    return datetime.combine(day, time.min, UTC)
+
+
+def day_after(day: date) -> datetime:
+    """Midnight UTC after `day` (the exclusive upper bound of an inclusive period)."""
+    return datetime.combine(day + timedelta(days=1), time.min, UTC)

@@ -1,0 +1,82 @@
+"""Figures for a bureau: questions per week and topic, answered vs flagged, the commonest unanswered themes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.services.grouping import is_near_duplicate
+from assistant.services.periods import day_after, day_start
+from assistant.storage.models import Question
+
+NO_TOPIC = "（未分类）"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Near-duplicate unanswered questions, represented by the first wording seen."""
+
+    text: str
+    count: int
+    topic: str | None
+
+
+@dataclass(frozen=True)
+class CountyStats:
+    total: int
+    answered: int
+    flagged: int
+    out_of_scope: int
+    by_week: list[tuple[str, int]]  # ISO week label ("2026-W47"), oldest first
+    by_topic: list[tuple[str, int]]  # topic key (or NO_TOPIC), commonest first
+    themes: list[Theme]
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.total if self.total else 0.0
+
+    @property
+    def flagged_share(self) -> float:
+        return self.flagged / self.total if self.total else 0.0
+
+
+def week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def unanswered_themes(rows: list[tuple[str, str | None]], limit: int = 10) -> list[Theme]:
+    """Group (text, topic) pairs of unanswered questions into near-duplicate themes, largest first (pure)."""
+    groups: list[list[tuple[str, str | None]]] = []
+    for text, topic in rows:
+        for group in groups:
+            if is_near_duplicate(group[0][0], text):
+                group.append((text, topic))
+                break
+        else:
+            groups.append([(text, topic)])
+    themes = [Theme(g[0][0], len(g), Counter(t for _, t in g).most_common(1)[0][0]) for g in groups]
+    return sorted(themes, key=lambda t: -t.count)[:limit]
+
+
+def county_stats(s: Session, region_code: str, since: date | None = None, until: date | None = None,
+                 theme_limit: int = 10) -> CountyStats:
+    """Statistics of one county's logged questions in [since, until] (inclusive days, UTC)."""
+    query = select(Question.asked_at, Question.topic, Question.status, Question.unresolved, Question.text).where(
+        Question.region_code == region_code)
+    if since:
+        query = query.where(Question.asked_at >= day_start(since))
+    if until:
+        query = query.where(Question.asked_at < day_after(until))
+    rows = list(s.execute(query.order_by(Question.asked_at)))
+    weeks: Counter[str] = Counter(week_label(r.asked_at.date()) for r in rows)
+    topics: Counter[str] = Counter(r.topic or NO_TOPIC for r in rows)
+    unanswered = [(r.text, r.topic) for r in rows if r.status == "flagged" or r.unresolved]
+    status = Counter(r.status for r in rows)
+    return CountyStats(total=len(rows), answered=status["answered"], flagged=status["flagged"],
+                       out_of_scope=status["out_of_scope"], by_week=sorted(weeks.items()),
+                       by_topic=topics.most_common(), themes=unanswered_themes(unanswered, theme_limit))
