@@ -135,7 +135,8 @@ def test_each_role_reaches_only_its_own_pages(app, full_runtime):
     bureau = sign_in(app, make_user(full_runtime, "bureau", region=LIANYUAN))
     prison = sign_in(app, make_user(full_runtime, "prison", prison="雁北监狱"))
     admin = sign_in(app, make_user(full_runtime, "admin"))
-    pages = {"bureau": ["/portal/bureau/queue", "/portal/bureau/faq", "/portal/bureau/knowledge", "/portal/bureau/stats"],
+    pages = {"bureau": ["/portal/bureau/queue", "/portal/bureau/faq", "/portal/bureau/knowledge",
+                        "/portal/bureau/stats"],
              "prison": ["/portal/prison/deliveries", "/portal/prison/questions", "/portal/prison/sheets"],
              "admin": ["/portal/admin/users", "/portal/admin/audit"]}
     allowed = {"bureau": {"bureau"}, "prison": {"prison"}, "admin": {"admin"}}
@@ -352,7 +353,8 @@ def test_exports_stay_within_the_users_scope(app, full_runtime):
     texts = {row[rows[0].index("问题（已脱敏）")] for row in rows[1:]}
     assert f"{marker}涟源" in texts and f"{marker}翁牛特" not in texts
     assert {row[rows[0].index("户籍地")] for row in rows[1:]} == {"涟源市"}
-    followup_rows = rows_of(bureau.get("/portal/exports/download", params={"kind": "followups", "format": "csv"}).content)
+    followup_rows = rows_of(bureau.get("/portal/exports/download",
+                                       params={"kind": "followups", "format": "csv"}).content)
     assert "D-1" not in str(followup_rows) and all(row[followup_rows[0].index("户籍地")] == "涟源市"
                                                     for row in followup_rows[1:])
     assert bureau.get("/portal/exports/download", params={"county": WENGNIUTE}).status_code == 403
