@@ -1,0 +1,337 @@
+"""What goes on a printable FAQ sheet: the most asked approved questions of a county, with sources.
+
+Data only; `docx_render` and `pdf_render` turn a `Sheet` into files.
+
+"Most asked": the logged questions from the county (`questions.region_code`) in the period, optionally
+only those asked at one prison, are counted per approved FAQ entry named in their `items` (the FAQ and
+passage ids the answer came from). Only entries that apply to the county count: the county's own, its
+city's, its province's and the national ones (`RegionTree.chain`), in the chosen topics. `items` holds
+ids of answered parts only, so a compound question whose other part was flagged still counts for the
+entry that answered it (the kiosk's topic list counts the same way). Entries are ranked by count, then
+the more local first; the sheet is filled up to `limit` with entries nobody asked about yet, county
+entries first, then city, province, national.
+
+Several counties give one section per county, each starting on a new page, rather than one combined
+list: an inmate reads the sheet of his own home county (户籍地), answers differ between counties, the
+bureau contact must sit next to that county's answers, and a prison can pin each county's pages where
+its people will look. National entries therefore repeat in every section, ranked by that county's counts.
+
+Bureau fill-in fields (【待填写：X】) are never dropped and never filled in: they read "（X：暂未公布，
+请向监狱民警或户籍地司法局询问）"; a bureau contact field that is not filled in reads "待司法局填写".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
+from assistant.knowledge.regions import RegionTree, UnknownRegionError
+from assistant.services.errors import InvalidError
+from assistant.storage.models import Question
+
+TITLE = "出狱后常见问题解答"
+MISSING = "待司法局填写"
+CAUTION = "本表内容摘自经司法局审核的问答和政策依据，仅供参考；办理时以户籍地司法局和有关部门的答复为准。"
+ORDER_NOTE = "按提问次数排列；本期没人问到的常见问题按本地优先补充"
+FILL_IN_NOTE = "暂未公布，请向监狱民警或户籍地司法局询问"
+MAX_LIMIT = 50
+MAX_PRISON_LEN = 100
+
+
+def _fmt_day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True)
+class SheetRequest:
+    """What prison staff chose: counties (codes or names), topics (empty = all), period, prison, length."""
+
+    region_codes: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    prison: str | None = None
+    limit: int = 15
+
+    def __post_init__(self) -> None:
+        for name in ("region_codes", "topics"):  # one code given as a bare string is one code, not characters
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, (getattr(self, name),))
+        codes = tuple(dict.fromkeys(c.strip() for c in self.region_codes if c and c.strip()))
+        if not codes:
+            raise InvalidError("请至少选择一个县（市、区）")
+        object.__setattr__(self, "region_codes", codes)
+        object.__setattr__(self, "topics", tuple(dict.fromkeys(t.strip() for t in self.topics if t and t.strip())))
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
+            raise InvalidError(f"每个县列出的问题数应为 1 到 {MAX_LIMIT} 之间的整数，实际是 {self.limit!r}")
+        if self.since and self.until and self.since > self.until:
+            raise InvalidError("起始日期晚于截止日期")
+        prison = (self.prison or "").strip() or None
+        if prison and len(prison) > MAX_PRISON_LEN:
+            raise InvalidError(f"监狱名称过长（最多 {MAX_PRISON_LEN} 个字）")
+        object.__setattr__(self, "prison", prison)
+
+    @classmethod
+    def parse(cls, region_codes: Sequence[str], topics: Sequence[str] = (), since: str | None = None,
+              until: str | None = None, prison: str | None = None, limit: str | int | None = None) -> SheetRequest:
+        """From form fields: dates as YYYY-MM-DD (`until` inclusive), limit as text; empty fields = default."""
+        def day(value: str | None, name: str) -> date | None:
+            if not value or not value.strip():
+                return None
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError as exc:
+                raise InvalidError(f"{name}日期格式应为 YYYY-MM-DD：{value!r}") from exc
+
+        count = 15
+        if limit is not None and str(limit).strip():
+            try:
+                count = int(str(limit).strip())
+            except ValueError as exc:
+                raise InvalidError(f"每个县列出的问题数应为整数：{limit!r}") from exc
+        return cls(tuple(region_codes), tuple(topics), day(since, "起始"), day(until, "截止"), prison, count)
+
+    def period_text(self) -> str:
+        if self.since and self.until:
+            return f"{_fmt_day(self.since)}至{_fmt_day(self.until)}"
+        if self.since:
+            return f"{_fmt_day(self.since)}以来"
+        if self.until:
+            return f"截至{_fmt_day(self.until)}"
+        return "全部记录"
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """One question on the sheet with its approved answer, where it applies and what it rests on."""
+
+    number: int
+    faq_id: str
+    question: str
+    answer: str  # fill-in fields rendered; paragraphs separated by "\n"
+    citations: tuple[str, ...]
+    applies_to: str  # 涟源市 / 湖南省 / 全国
+    reviewed: date | None
+    review_due: date | None
+    overdue: bool  # review_due has passed on the generation date
+    times_asked: int
+
+    @property
+    def sources_text(self) -> str:
+        """依据：… with the articles of one statute after a single title (see compact_citations)."""
+        return "依据：" + ("；".join(compact_citations(self.citations)) if self.citations else "见司法局答复")
+
+    @property
+    def checked_text(self) -> str:
+        """The "effective/checked" note, e.g. 适用：全国；核对日期：2026年11月22日；本期被问 3 次."""
+        parts = [f"适用：{self.applies_to}"]
+        if self.reviewed:
+            parts.append(f"核对日期：{_fmt_day(self.reviewed)}")
+        if self.overdue:
+            parts.append("已过复核期限，请以司法局最新答复为准")
+        if self.times_asked:
+            parts.append(f"本期被问 {self.times_asked} 次")
+        return "；".join(parts)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A bureau's contact fields as printed; a field the bureau has not filled in reads MISSING."""
+
+    name: str
+    phone: str
+    address: str
+    hours: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [("单位", self.name), ("电话", self.phone), ("地址", self.address), ("办公时间", self.hours)]
+
+
+@dataclass(frozen=True)
+class SheetSection:
+    """One county's part of the sheet."""
+
+    region_code: str
+    region_name: str  # 涟源市
+    full_name: str  # 湖南省娄底市涟源市
+    contact: Contact
+    entries: tuple[SheetEntry, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    county_names: tuple[str, ...]
+    period_text: str
+    topic_text: str  # 全部主题 or 医保、就业
+    prison: str | None
+    generated: date
+    sections: tuple[SheetSection, ...]
+    caution: str = CAUTION
+    order_note: str = ORDER_NOTE
+
+    @property
+    def entries(self) -> tuple[SheetEntry, ...]:
+        return tuple(e for s in self.sections for e in s.entries)
+
+    @property
+    def scope_text(self) -> str:
+        """统计期间：…；统计范围：某监狱；主题：…"""
+        text = f"统计期间：{self.period_text}"
+        if self.prison:
+            text += f"；统计范围：{self.prison}"
+        return f"{text}；主题：{self.topic_text}"
+
+    @property
+    def generated_text(self) -> str:
+        return _fmt_day(self.generated)
+
+    def filename(self, ext: str) -> str:
+        """A download name such as 常见问题_涟源市_2026-11-22.pdf."""
+        return f"常见问题_{'_'.join(self.county_names)}_{self.generated.isoformat()}.{ext}"
+
+
+def _citation_head(citation: str) -> int:
+    """Length of the 《title》（version） head of a statute citation; 0 when it has none (e.g. a field report)."""
+    if not citation.startswith("《"):
+        return 0
+    end = citation.find("》") + 1
+    if end == 0:
+        return 0
+    if citation[end:end + 1] == "（":
+        depth = 0
+        for i in range(end, len(citation)):
+            depth += {"（": 1, "）": -1}.get(citation[i], 0)
+            if depth == 0:
+                return i + 1
+    return end
+
+
+def compact_citations(citations: Sequence[str]) -> list[str]:
+    """Citations of one title and version joined: 《X》（v）第79条，第27条 instead of repeating 《X》（v）."""
+    groups: dict[str, list[str]] = {}
+    for citation in dict.fromkeys(citations):
+        cut = _citation_head(citation)
+        head, rest = (citation[:cut], citation[cut:]) if cut else (citation, "")
+        groups.setdefault(head, [])
+        if rest not in groups[head]:
+            groups[head].append(rest)
+    out = []
+    for head, rests in groups.items():
+        suffix = "〔待核实，以当地答复为准〕"
+        common = len(rests) > 1 and all(r.endswith(suffix) for r in rests)
+        parts = [r.removesuffix(suffix) if common else r for r in rests]
+        out.append(head + "，".join(p for p in parts if p) + (suffix if common else ""))
+    return out
+
+
+def render_fill_ins(text: str) -> str:
+    """Bureau fill-in fields as a note for the reader of a printed sheet (the field's name is kept)."""
+    def note(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        return f"（{name + '：' if name else ''}{FILL_IN_NOTE}）"
+
+    return FILL_IN_RE.sub(note, text)
+
+
+def contact_of(region: Region) -> Contact:
+    b = region.bureau
+    return Contact(b.name or f"{region.name}司法局", b.phone or MISSING, b.address or MISSING,
+                   b.hours or MISSING)
+
+
+def _region(regions: RegionTree, code: str) -> Region:
+    if code in regions:
+        region = regions[code]
+    else:
+        try:
+            region = regions.resolve(code)
+        except UnknownRegionError as exc:
+            raise InvalidError(str(exc)) from exc
+    if region.code == NATIONAL_CODE:
+        raise InvalidError("请选择具体的县（市、区），不能选“全国”")
+    return region
+
+
+def _topic_keys(kb: KnowledgeBase, topics: tuple[str, ...]) -> tuple[str, ...]:
+    """Topic keys (employment) or display names (就业) → keys; unknown → InvalidError listing the valid ones."""
+    by_name = {t.name: t.key for t in kb.topics.values()}
+    keys, unknown = [], []
+    for t in topics:
+        key = t if t in kb.topics else by_name.get(t)
+        (keys if key else unknown).append(key or t)
+    if unknown:
+        valid = "、".join(f"{t.name}({t.key})" for t in kb.topics.values())
+        raise InvalidError(f"未知的主题：{'、'.join(unknown)}；可选：{valid}")
+    return tuple(dict.fromkeys(keys))
+
+
+def _window(req: SheetRequest) -> tuple[datetime | None, datetime | None]:
+    """The period as [start, end) in UTC, `until` inclusive (the same convention as the exports)."""
+    start = datetime.combine(req.since, time.min, UTC) if req.since else None
+    end = datetime.combine(req.until + timedelta(days=1), time.min, UTC) if req.until else None
+    return start, end
+
+
+def count_asked(s: Session, region_code: str, req: SheetRequest, faq_ids: set[str]) -> Counter[str]:
+    """How many logged questions from `region_code` in the period were answered from each of `faq_ids`."""
+    query = select(Question.items).where(Question.region_code == region_code)
+    start, end = _window(req)
+    if start:
+        query = query.where(Question.asked_at >= start)
+    if end:
+        query = query.where(Question.asked_at < end)
+    if req.prison:
+        query = query.where(Question.prison == req.prison)
+    counts: Counter[str] = Counter()
+    for items in s.scalars(query):
+        counts.update(set(items or []) & faq_ids)
+    return counts
+
+
+def rank_entries(applicable: list[FaqEntry], counts: Counter[str], regions: RegionTree, limit: int
+                 ) -> list[FaqEntry]:
+    """Asked entries by count (ties: more local first, then knowledge order), then unasked, most local first."""
+    order = {f.id: i for i, f in enumerate(applicable)}
+    asked = sorted((f for f in applicable if counts[f.id]),
+                   key=lambda f: (-counts[f.id], -regions.locality(f.region), order[f.id]))
+    rest = sorted((f for f in applicable if not counts[f.id]),
+                  key=lambda f: (-regions.locality(f.region), order[f.id]))
+    return (asked + rest)[:limit]
+
+
+def _entry(number: int, f: FaqEntry, regions: RegionTree, times: int, today: date) -> SheetEntry:
+    citations = tuple(dict.fromkeys(src.citation for src in f.sources))
+    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer).splitlines() if p.strip())
+    return SheetEntry(number, f.id, f.question.strip(), answer, citations, regions[f.region].name, f.reviewed,
+                      f.review_due, bool(f.review_due and f.review_due < today), times)
+
+
+def build_sheet(s: Session, kb: KnowledgeBase, regions: RegionTree, req: SheetRequest,
+                today: date | None = None) -> Sheet:
+    """The sheet for `req`: per county its most asked applicable approved FAQ entries and its bureau contact."""
+    today = today or date.today()
+    chosen = [_region(regions, code) for code in req.region_codes]
+    chosen = list({r.code: r for r in chosen}.values())
+    topic_keys = _topic_keys(kb, req.topics)
+    sections = []
+    for region in chosen:
+        scope = {r.code for r in regions.chain(region.code)}
+        applicable = [f for f in kb.approved_faq
+                      if f.region in scope and (not topic_keys or set(f.topics) & set(topic_keys))]
+        counts = count_asked(s, region.code, req, {f.id for f in applicable})
+        ranked = rank_entries(applicable, counts, regions, req.limit)
+        entries = tuple(_entry(i, f, regions, counts[f.id], today) for i, f in enumerate(ranked, 1))
+        chain = [r for r in reversed(regions.chain(region.code)) if r.code != NATIONAL_CODE]
+        sections.append(SheetSection(region.code, region.name, "".join(r.name for r in chain),
+                                     contact_of(region), entries))
+    topic_text = "、".join(kb.topics[k].name for k in topic_keys) if topic_keys else "全部主题"
+    return Sheet(TITLE, tuple(r.name for r in chosen), req.period_text(), topic_text, req.prison, today,
+                 tuple(sections))
