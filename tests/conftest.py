@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,10 @@ from assistant.core.config import REPO_ROOT, Settings
 
 KNOWLEDGE = REPO_ROOT / "knowledge"
 LAWS = REPO_ROOT.parent / "shared" / "laws"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO_ROOT / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +127,43 @@ def full_regions():
     from assistant.knowledge.regions import RegionTree
 
     return RegionTree(load_knowledge(KNOWLEDGE).regions)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(full_runtime):
+    """The real app under uvicorn on a free loopback port, warmed up: (base URL, service state)."""
+    import uvicorn
+
+    from assistant.api.main import create_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: ./scripts/test.sh installs Debian's chromium")
+    app = create_app(runtime=full_runtime, rate="100/minute")
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 120
+    while not (srv.started and app.state.service.ready.is_set()):
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}", app.state.service
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from assistant.api.deps import DB, CsrfChecked, PrisonUser, State
 from assistant.api.downloads import attachment
+from assistant.api.errors import portal_error
 from assistant.api.templating import render
 from assistant.services import audit, followups, users
 from assistant.services.exports import STATUS_NAMES
@@ -62,7 +63,7 @@ def sheets_form(request: Request, who: PrisonUser, state: State) -> Response:
 
 
 @router.get("/sheets/download")
-def sheet_download(state: State, who: PrisonUser, county: Annotated[list[str] | None, Query()] = None,
+def sheet_download(request: Request, state: State, who: PrisonUser, county: Annotated[list[str] | None, Query()] = None,
                    topic: Annotated[list[str] | None, Query()] = None,
                    since: Annotated[str | None, Query(max_length=20)] = None,
                    until: Annotated[str | None, Query(max_length=20)] = None,
@@ -79,13 +80,16 @@ def sheet_download(state: State, who: PrisonUser, county: Annotated[list[str] | 
         sheet = build_sheet(s, runtime.kb, runtime.regions, req)
         audit.record(s, who, "sheet", ",".join(req.region_codes), f"{format} topics={','.join(req.topics)}")
     if format == "pdf":
-        from assistant.sheets.pdf_render import render_pdf
+        from assistant.sheets.pdf_render import FontMissingError, render_pdf
 
-        data, media = render_pdf(sheet), "application/pdf"
+        try:
+            data, media = render_pdf(sheet), "application/pdf"
+        except FontMissingError as exc:
+            return portal_error(request, 503, f"服务器缺少中文字体，暂时不能生成 PDF（可先下载 Word 版）：{exc}")
     else:
         from assistant.sheets.docx_render import render_docx
 
         data = render_docx(sheet)
         media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     stamp = datetime.now(UTC).strftime("%Y%m%d")
-    return attachment(data, media, f"faq-sheet-{'-'.join(req.region_codes)}-{stamp}.{format}")
+    return attachment(data, media, f"faq-sheet-{'-'.join(req.region_codes)}-{stamp}.{format}", sheet.filename(format))
