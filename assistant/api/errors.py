@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.api.deps import CsrfError, LoginRequired
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ServiceError, StateError
+
+log = logging.getLogger(__name__)
 
 FIELD_NAMES = {"question": "问题", "county": "户籍地", "inmate_number": "服刑人员编号", "pin": "民警口令",
                "question_id": "问题编号"}
@@ -80,6 +84,17 @@ def install(app: FastAPI) -> None:
             return portal_error(request, exc.status_code, zh)
         return JSONResponse(error_body(f"http_{exc.status_code}", zh, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> Response:
+        """The database is unreachable, locked or full before anything was accepted: say so, nothing is stored."""
+        log.error("数据库暂时不可用 (database unavailable): %s", exc.orig)
+        zh = "数据库暂时不可用，这次请求没有保存，请稍后再试；一直这样请告诉值班民警"
+        if is_portal(request):
+            return portal_error(request, 503, zh)
+        return JSONResponse(error_body("database_unavailable", zh,
+                                       "The database is unavailable; nothing was stored, please try again later"),
+                            503)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -164,6 +164,29 @@ def save_index(index: SearchIndex, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def recover_interrupted(target: Path) -> str | None:
+    """Tidy up after a build that was killed (call it holding `build_lock`, so no build is running).
+
+    `save_index` leaves `<index>.tmp-<pid>` (the new index, complete once its manifest exists) and, for a
+    moment, `<index>.old-<pid>`. If the kill came between the two renames the index folder is missing: the
+    newest complete leftover is moved into place. Every other leftover is removed. Returns what was done.
+    """
+    leftovers = sorted(p for p in target.parent.glob(f"{target.name}.*-*")
+                       if p.is_dir() and p.name.split(".")[-1].startswith(("tmp-", "old-")))
+    if not leftovers:
+        return None
+    note = f"清理上次中断的索引构建留下的 {len(leftovers)} 个临时目录 (removed leftovers of an interrupted build)"
+    complete = [p for p in leftovers if (p / "manifest.json").is_file()]
+    if not target.exists() and complete:
+        best = max(complete, key=lambda p: (p / "manifest.json").stat().st_mtime)
+        best.rename(target)
+        leftovers.remove(best)
+        note = f"上次索引构建被中断，已恢复完整的索引 {best.name} (restored the index of an interrupted build)"
+    for p in leftovers:
+        shutil.rmtree(p, ignore_errors=True)
+    return note
+
+
 def read_manifest(target: Path) -> Manifest | None:
     path = target / "manifest.json"
     if not path.exists():

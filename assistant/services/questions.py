@@ -21,6 +21,11 @@ from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
 
+# Shown to the asker when a record could be stored neither in the database nor in the spool.
+NOT_STORED = ("【提醒】系统这次没能保存你的问题（存储空间已满或数据库出了故障），司法局暂时收不到。"
+              "需要司法局答复的，请告诉值班民警。")
+UNRESOLVED = "unresolved"  # spool record kind: the "没解决" button (questions have no kind)
+
 
 @dataclass(frozen=True)
 class AskContext:
@@ -36,6 +41,7 @@ class LogResult:
     question_id: int | None
     followup_id: int | None
     spooled: bool
+    notice: str | None = None  # for the asker when the record could not be stored at all
 
 
 def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset()) -> dict:
@@ -61,6 +67,7 @@ class QuestionLog:
         self._db = db
         self.spool = spool
         self.keep = keep  # place names that are never redacted as person names
+        self.unsaved = 0  # records lost because neither the database nor the spool could take them
 
     @property
     def db(self) -> Database:
@@ -68,8 +75,15 @@ class QuestionLog:
             self._db = self._db()
         return self._db
 
-    def write(self, record: dict) -> tuple[int, int | None]:
+    def write(self, record: dict) -> tuple[int | None, int | None]:
         """Insert one record (idempotent on client_id); open a follow-up when it was flagged."""
+        if record.get("kind") == UNRESOLVED:
+            try:
+                return record["question_id"], self._unresolved(record)
+            except NotFoundError:  # nothing to replay: never a question of this kiosk
+                log.warning("暂存的“没解决”请求对应的问题不存在，已丢弃 (spooled feedback for unknown question "
+                            "%s dropped)", record["question_id"])
+                return None, None
         with self.db.session() as s:
             existing = s.scalar(select(Question).where(Question.client_id == record["client_id"]))
             if existing is not None:
@@ -89,29 +103,57 @@ class QuestionLog:
             return q.id, q.followup_id
 
     def record(self, answer: Answer, ctx: AskContext) -> LogResult:
-        """Log `answer`; never raises for a storage failure (the record is spooled instead)."""
+        """Log `answer`; never raises for a storage failure: the record is spooled instead, and if even that
+        fails the result carries a notice for the asker (and the loss is logged as critical)."""
         rec = log_record(answer, ctx, self.keep)
         try:
             qid, fid = self.write(rec)
         except (SQLAlchemyError, OSError) as exc:
-            log.error("数据库写入失败，问题已暂存到本地文件 (database write failed, spooled): %s", exc)
-            self.spool.append(rec)
-            return LogResult(None, None, True)
+            return self._spool(rec, exc)
         self.replay()
         return LogResult(qid, fid, False)
 
-    def replay(self) -> int:
-        """Write spooled records to the database; returns how many were written."""
-        if not self.spool.path.exists():
-            return 0
-        return self.spool.replay(lambda r: self.write(r))
+    def _spool(self, rec: dict, exc: Exception) -> LogResult:
+        """Keep a record the database refused in the spool; if that fails too, say so loudly and carry on."""
+        log.error("数据库写入失败，问题已暂存到本地文件 (database write failed, spooled): %s", exc)
+        try:
+            self.spool.append(rec)
+        except OSError as spool_exc:
+            self.unsaved += 1
+            log.critical("问题记录丢失：数据库和暂存文件 %s 都无法写入 (question NOT stored: database failed with "
+                         "%s; spool failed with %s); 累计 %d 条", self.spool.path, exc, spool_exc, self.unsaved)
+            return LogResult(None, None, False, NOT_STORED)
+        return LogResult(None, None, True)
 
-    def mark_unresolved(self, question_id: int, actor: str = "kiosk") -> int:
-        """The asker pressed "没解决": flag the question and make sure it has a follow-up. Returns its id."""
+    def replay(self) -> int:
+        """Write spooled records to the database; returns how many were written. Never raises."""
+        try:
+            return self.spool.replay(lambda r: self.write(r))
+        except OSError as exc:  # e.g. the disk is full: the spool stays as it was, replayed next time
+            log.error("暂存文件无法重写，稍后重试 (spool replay failed, kept for later): %s", exc)
+            return 0
+
+    def unresolved(self, question_id: int, kiosk: str, prison: str) -> LogResult:
+        """The asker at `kiosk` pressed "没解决": make sure the question has a follow-up (NotFoundError for a
+        question of another kiosk). If the database fails the request is spooled and applied on replay."""
+        rec = {"kind": UNRESOLVED, "client_id": str(uuid.uuid4()), "question_id": question_id, "kiosk": kiosk,
+               "prison": prison}
+        try:
+            return LogResult(question_id, self._unresolved(rec), False)
+        except (SQLAlchemyError, OSError) as exc:
+            return self._spool(rec, exc)
+
+    def _unresolved(self, rec: dict) -> int:
+        return self.mark_unresolved(rec["question_id"], rec["kiosk"] or "kiosk", owner=(rec["kiosk"], rec["prison"]))
+
+    def mark_unresolved(self, question_id: int, actor: str = "kiosk", owner: tuple[str, str] | None = None) -> int:
+        """The asker pressed "没解决": flag the question and make sure it has a follow-up. Returns its id.
+
+        `owner` (kiosk, prison): only a question asked there is found."""
         with self.db.session() as s:
             q = s.get(Question, question_id)
-            if q is None:
-                raise NotFoundError(f"没有编号为 {question_id} 的问题")
+            if q is None or (owner is not None and (q.kiosk, q.prison) != owner):
+                raise NotFoundError(f"{'本终端' if owner else ''}没有编号为 {question_id} 的问题")
             q.unresolved = True
             if q.followup_id is None:
                 q.followup_id = open_followup(s, q, "unresolved", None, actor).id

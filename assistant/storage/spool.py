@@ -2,30 +2,59 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
 class Spool:
-    """JSON lines, fsync'ed on every append; `replay` hands each record to a writer and keeps failures."""
+    """JSON lines, fsync'ed on every append; `replay` hands each record to a writer and keeps failures.
+
+    Appends and replays hold a lock on the spool file itself (threads and processes alike: the server and
+    `assistant ask` share one spool), so a replay never drops a record appended while it ran.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def append(self, record: dict) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[object]:
+        """The spool file opened for appending and exclusively locked (re-opened if a replay swapped it)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            while True:
+                handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    if self._still_current(handle):
+                        yield handle
+                        return
+                finally:
+                    handle.close()
+
+    def _still_current(self, handle) -> bool:
+        """Whether the locked handle is still the file at `path` (a replay may have replaced it meanwhile)."""
+        try:
+            here, there = os.fstat(handle.fileno()), os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+    def append(self, record: dict) -> None:
+        """Add one record durably; raises OSError (e.g. ENOSPC) when it cannot be written."""
         line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+        with self._locked() as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
 
     def pending(self) -> list[dict]:
-        if not self.path.exists():
+        if not self.path.is_file():  # missing, or a device such as /dev/full that must not be read
             return []
         out = []
         for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -36,8 +65,14 @@ class Spool:
         return out
 
     def replay(self, write: Callable[[dict], None]) -> int:
-        """Write every pending record; records whose write fails stay in the spool. Returns how many left it."""
-        with self._lock:
+        """Write every pending record; records whose write fails stay in the spool. Returns how many left it.
+
+        If the spool cannot be rewritten (disk full) it is left as it was: records already written are
+        written again on the next replay, which the writer must treat as a no-op (idempotent by client_id).
+        """
+        if not self.path.is_file():
+            return 0
+        with self._locked():
             records = self.pending()
             if not records:
                 return 0
@@ -48,6 +83,9 @@ class Spool:
                 except Exception:  # keep it for the next replay, whatever went wrong
                     failed.append(record)
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in failed), encoding="utf-8")
+            with open(tmp, "w", encoding="utf-8") as out:
+                out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in failed))
+                out.flush()
+                os.fsync(out.fileno())
             os.replace(tmp, self.path)
             return len(records) - len(failed)

@@ -20,4 +20,5 @@ def health(state: State) -> JSONResponse:
         m = state.runtime.ensure_index().manifest
         body["index"] = {"built_at": m.built_at, "counts": m.counts, "model": m.model}
         body["spooled"] = len(state.qlog.spool.pending())
+        body["unsaved"] = state.qlog.unsaved  # questions neither the database nor the spool could take
     return JSONResponse(body, 200 if ready else 503)

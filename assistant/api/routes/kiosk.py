@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
 from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
 from assistant.knowledge.regions import UnknownRegionError
 from assistant.services import kiosks
-from assistant.services.errors import InvalidError, NotFoundError
+from assistant.services.errors import InvalidError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
 from assistant.storage.models import FollowUp, Question
@@ -78,21 +79,28 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     logged = state.qlog.record(answer, AskContext(prison=kiosk.prison, kiosk=kiosk.name,
                                                   inmate_number=session.inmate_number))
     answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
+    if logged.notice:  # neither the database nor the spool took it: the asker must know
+        answer.answer = f"{answer.answer}\n\n{logged.notice}"
     bureau = runtime.regions.bureau_region(session.region_code).bureau
     return {**answer.public(), "question_id": logged.question_id, "bureau": Bureau(**bureau.__dict__)}
 
 
 @router.post("/feedback")
 def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
-    """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up."""
-    with state.runtime.database.session() as db:
-        q = db.get(Question, body.question_id)
-        if q is None or q.kiosk != kiosk.name or q.prison != kiosk.prison:
-            raise NotFoundError(f"本终端没有编号为 {body.question_id} 的问题")
-        region_code = q.region_code
-    followup_id = state.qlog.mark_unresolved(body.question_id, actor=kiosk.name)
-    bureau = state.runtime.regions.bureau_region(region_code).bureau.name or "户籍地司法局"
-    return {"followup_id": followup_id,
+    """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up (spooled if the
+    database is down, so the press is never lost)."""
+    logged = state.qlog.unresolved(body.question_id, kiosk.name, kiosk.prison)
+    if logged.notice:
+        return {"followup_id": None, "message": logged.notice}
+    bureau = "户籍地司法局"
+    if not logged.spooled:
+        try:
+            with state.runtime.database.session() as db:
+                region_code = db.scalar(select(Question.region_code).where(Question.id == body.question_id))
+            bureau = state.runtime.regions.bureau_region(region_code).bureau.name or bureau
+        except SQLAlchemyError:
+            pass  # recorded already; only the bureau's name is missing from the message
+    return {"followup_id": logged.followup_id,
             "message": f"已经记下来了。{bureau}会认真答复，答复会通过监狱民警转交给你。"}
 
 

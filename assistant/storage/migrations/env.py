@@ -1,6 +1,7 @@
 """Alembic environment: runs migrations against the URL set by assistant.storage.db."""
 
 from alembic import context
+from sqlalchemy import Engine, event
 
 from assistant.storage.db import make_engine
 from assistant.storage.models import Base
@@ -16,8 +17,24 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def atomic_sqlite_ddl(engine: Engine) -> None:
+    """Make SQLite DDL transactional: Python's sqlite3 runs CREATE/ALTER outside any transaction, so a migration
+    killed half-way would leave tables behind that make every later upgrade fail. With an explicit BEGIN each
+    migration and its version stamp commit together or not at all."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    if engine.dialect.name == "sqlite":
+        atomic_sqlite_ddl(engine)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
