@@ -14,7 +14,21 @@ from assistant.core.config import Settings, get_settings
 from assistant.knowledge.loader import KnowledgeError
 from assistant.knowledge.regions import UnknownRegionError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="帮教问答 (Bangjiao Q&A)")
+
+class _Cli(typer.Typer):
+    """The command line; a missing or broken model folder ends with its message, not a traceback."""
+
+    def __call__(self, *args, **kwargs):
+        from assistant.embedding.embedder import ModelUnavailableError
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except ModelUnavailableError as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise SystemExit(1) from None
+
+
+app = _Cli(add_completion=False, no_args_is_help=True, help="帮教问答 (Bangjiao Q&A)")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the search index.")
 knowledge_app = typer.Typer(no_args_is_help=True, help="Validate the knowledge base.")
 model_app = typer.Typer(no_args_is_help=True, help="The embedding model.")
