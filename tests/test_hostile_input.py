@@ -159,3 +159,24 @@ def test_fuzzed_api_requests_never_cause_a_server_error(hostile_app, kiosk_heade
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE  # nothing to make invalid (no parameters, no body)
     assert not failures, "\n".join(failures[:10])
+
+
+def test_personal_data_typed_at_the_kiosk_never_reaches_the_bureau(hostile_app, kiosk_headers, full_runtime):
+    client = TestClient(hostile_app, base_url=BASE)
+    text = "我叫王小明，身份证430102199001011234，电话13812345678，我的减刑什么时候能批下来"
+    r = client.post("/api/ask", json={"question": text}, headers=kiosk_headers)
+    assert r.status_code == 200 and r.json()["followup_id"], r.text
+    marker = uuid.uuid4().hex[:6]
+    with full_runtime.database.session() as s:
+        users.add_user(s, f"bureau{marker}", PASSWORD, "bureau", region_code="431382")
+    portal = TestClient(hostile_app, base_url=BASE)
+    token = re.search(r'name="login_csrf" value="([^"]+)"', portal.get("/portal/login").text).group(1)
+    portal.post("/portal/login", data={"username": f"bureau{marker}", "password": PASSWORD, "login_csrf": token})
+    shown = [portal.get(f"/portal/bureau/followups/{r.json()['followup_id']}").text,
+             portal.get("/portal/bureau/queue").text, portal.get("/portal/bureau/stats").text,
+             portal.get("/portal/exports/download", params={"format": "csv"}).content.decode("utf-8-sig"),
+             portal.get("/portal/exports/download", params={"kind": "followups", "format": "csv"})
+             .content.decode("utf-8-sig")]
+    assert any("减刑" in page for page in shown)
+    for secret in ("430102199001011234", "13812345678", "王小明", "F-1"):
+        assert all(secret not in page for page in shown), secret
