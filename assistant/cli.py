@@ -40,6 +40,8 @@ faq_app = typer.Typer(no_args_is_help=True, help="FAQ entries made from bureau a
 log_app = typer.Typer(no_args_is_help=True, help="The question log.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 kiosks_app = typer.Typer(no_args_is_help=True, help="Registered kiosk devices.")
+users_app = typer.Typer(no_args_is_help=True, help="Portal accounts (admin, prison staff, bureau staff).")
+app.add_typer(users_app, name="users")
 app.add_typer(kiosks_app, name="kiosks")
 app.add_typer(followups_app, name="followups")
 app.add_typer(faq_app, name="faq")
@@ -262,6 +264,15 @@ def _service(fn):
         raise _err(f"错误：{exc}", 2) from exc
 
 
+def _audit(s, by: str, action: str, target: str = "", detail: str = "", scope: str | None = None) -> None:
+    """Changes made from the command line are audited too, as cli:<user>."""
+    import getpass
+
+    from assistant.services.audit import record
+
+    record(s, f"cli:{by or getpass.getuser()}", action, target, detail, scope)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
@@ -302,6 +313,7 @@ def followups_answer(followup_id: int, text: Annotated[str, typer.Option("--text
     def run(runtime, s):
         code = _region_code(runtime, county) if county else None
         ids = answer_followup(s, followup_id, text, by, code)
+        _audit(s, by, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {text[:500]}")
         typer.echo(f"已答复 {len(ids)} 个问题：{', '.join(f'#{i}' for i in ids)}")
     _service(run)
 
@@ -312,7 +324,10 @@ def followups_deliver(followup_id: int, by: Actor,
     """Mark a bureau's answer as delivered to the inmate."""
     from assistant.services.followups import deliver_followup
 
-    _service(lambda runtime, s: deliver_followup(s, followup_id, by, prison))
+    def run(runtime, s):
+        deliver_followup(s, followup_id, by, prison)
+        _audit(s, by, "followup_delivered", f"followup:{followup_id}")
+    _service(run)
     typer.echo(f"#{followup_id} 已转交")
 
 
@@ -321,7 +336,10 @@ def followups_close(followup_id: int, by: Actor, note: str = "") -> None:
     """Close a follow-up."""
     from assistant.services.followups import close_followup
 
-    _service(lambda runtime, s: close_followup(s, followup_id, by, note))
+    def run(runtime, s):
+        close_followup(s, followup_id, by, note)
+        _audit(s, by, "followup_closed", f"followup:{followup_id}", note)
+    _service(run)
     typer.echo(f"#{followup_id} 已关闭")
 
 
@@ -349,6 +367,7 @@ def faq_draft(followup_id: int, by: Actor,
         record = draft_from_followup(s, runtime.kb, followup_id, by, question=question,
                                      paraphrases=list(paraphrase) if paraphrase else None,
                                      topics=list(topic) if topic else None)
+        _audit(s, by, "faq_drafted", record.id, f"from followup {followup_id}")
         typer.echo(f"已生成问答草稿 {record.id}（{len(record.paraphrases)} 种问法）")
     _service(run)
 
@@ -359,7 +378,11 @@ def faq_approve(faq_id: str, by: Actor) -> None:
     from assistant.services.faq import approve
 
     started = time.perf_counter()
-    runtime, entry = _service(lambda runtime, s: (runtime, approve(s, runtime.kb, faq_id, by)))
+    def run(runtime, s):
+        entry = approve(s, runtime.kb, faq_id, by)
+        _audit(s, by, "faq_approved", faq_id, entry.question[:200])
+        return runtime, entry
+    runtime, entry = _service(run)
     runtime.publish_faq(entry)
     typer.echo(f"已发布 {faq_id}，索引已更新（{time.perf_counter() - started:.1f} 秒）")
 
@@ -393,7 +416,11 @@ def kiosks_register(prison: Annotated[str, typer.Option(help="监狱名称")],
     """Register a kiosk: prints its device code and the officer PIN once (only hashes are stored)."""
     from assistant.services.kiosks import register
 
-    reg = _service(lambda runtime, s: register(s, prison, name))
+    def run(runtime, s):
+        reg = register(s, prison, name)
+        _audit(s, "", "kiosk_registered", f"kiosk:{reg.kiosk_id}", name, scope=prison)
+        return reg
+    reg = _service(run)
     typer.echo(f"终端 #{reg.kiosk_id} 已登记。\n终端登记码（在终端上输入一次）：{reg.token}\n"
                f"民警口令（开启/结束问答用）：{reg.pin}\n请妥善保管，系统不再显示。")
 
@@ -403,7 +430,10 @@ def kiosks_revoke(kiosk_id: int) -> None:
     """Stop a kiosk: its device code no longer works."""
     from assistant.services.kiosks import revoke
 
-    _service(lambda runtime, s: revoke(s, kiosk_id))
+    def run(runtime, s):
+        revoke(s, kiosk_id)
+        _audit(s, "", "kiosk_revoked", f"kiosk:{kiosk_id}")
+    _service(run)
     typer.echo(f"终端 #{kiosk_id} 已停用")
 
 
@@ -420,6 +450,70 @@ def kiosks_list() -> None:
             seen = k.last_seen_at.strftime("%Y-%m-%d %H:%M") if k.last_seen_at else "从未使用"
             typer.echo(f"#{k.id} {k.prison} {k.name} [{state}] 最近活动：{seen}")
     _service(run)
+
+
+@users_app.command("add")
+def users_add(username: str,
+              role: Annotated[str, typer.Option(help="admin（系统管理员）| prison（监狱民警）| bureau（司法局）")],
+              name: Annotated[str, typer.Option(help="姓名")] = "",
+              prison: Annotated[str | None, typer.Option(help="监狱名称（prison 账号必填）")] = None,
+              county: Annotated[str | None, typer.Option(help="县（区）名称或代码（bureau 账号必填）")] = None,
+              password_stdin: Annotated[bool, typer.Option(help="从标准输入读密码（脚本用）")] = False) -> None:
+    """Create a portal account, e.g. the first admin: assistant users add admin --role admin."""
+    import sys
+
+    from assistant.services.errors import InvalidError
+    from assistant.services.users import add_user, check_password_strength
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("密码（至少 10 个字符）", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_strength(password)
+    except InvalidError as exc:
+        raise _err(f"错误：{exc}", 2) from exc
+
+    def run(runtime, s):
+        code = _region_code(runtime, county) if county else None
+        counties = [r.code for r in runtime.regions.all() if r.level == "county"]
+        user = add_user(s, username, password, role, name, prison, code, known_regions=counties)
+        _audit(s, "", "user_added", user.username, f"{role} {user.prison or user.region_code or ''}",
+               scope=user.prison or user.region_code or "")
+        return user
+    user = _service(run)
+    typer.echo(f"已新建账号 {user.username}（{role}）。登录地址：/portal/login")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Accounts with role, scope and state."""
+    from assistant.services.users import ROLE_NAMES, list_users
+
+    def run(runtime, s):
+        for u in list_users(s):
+            state = "已停用" if u.disabled_at else "正常"
+            typer.echo(f"#{u.id} {u.username} {ROLE_NAMES[u.role]} {u.prison or u.region_code or '全部'} [{state}]")
+    _service(run)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable an account (its sessions end at once)."""
+    from sqlalchemy import select
+
+    from assistant.services.errors import NotFoundError
+    from assistant.services.users import set_disabled
+    from assistant.storage.models import User
+
+    def run(runtime, s):
+        user = s.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise NotFoundError(f"没有账号 {username}")
+        set_disabled(s, user.id, True)
+        _audit(s, "", "user_disabled", user.username)
+    _service(run)
+    typer.echo(f"账号 {username} 已停用")
 
 
 backup_app = typer.Typer(no_args_is_help=True, help=(
