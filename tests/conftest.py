@@ -167,3 +167,22 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+PORTAL_BASE = "https://testserver"  # portal cookies are Secure: the test client must speak "https"
+PORTAL_PASSWORD = "correct-horse-battery"
+
+
+def portal_sign_in(app, username: str, password: str = PORTAL_PASSWORD):
+    """A fresh test browser signed in to the portal as `username`; its session's CSRF token is `.csrf`."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, base_url=PORTAL_BASE, follow_redirects=False)
+    token = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/portal/login").text).group(1)
+    r = client.post("/portal/login", data={"username": username, "password": password, "login_csrf": token})
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"], follow_redirects=True).text
+    client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client

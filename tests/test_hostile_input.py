@@ -3,11 +3,11 @@ errors or sensible answers, never a 500, nothing stored from a rejected request,
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
 import schemathesis
+from conftest import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -19,8 +19,8 @@ from assistant.services import kiosks, users
 from assistant.storage.models import FollowUp, Question
 
 pytestmark = pytest.mark.slow
-BASE = "https://testserver"
-PASSWORD = "correct-horse-battery"
+BASE = PORTAL_BASE
+PASSWORD = PORTAL_PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +109,7 @@ def test_hostile_text_from_the_kiosk_is_inert_in_the_bureau_portal(hostile_app, 
         users.add_user(s, f"bureau{marker}", PASSWORD, "bureau", region_code="431382")
         followup = s.get(FollowUp, r.json()["followup_id"])
         assert "<script>" in followup.text  # stored as typed (redacted), escaped when shown
-    portal = TestClient(hostile_app, base_url=BASE)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', portal.get("/portal/login").text).group(1)
-    portal.post("/portal/login", data={"username": f"bureau{marker}", "password": PASSWORD, "login_csrf": token})
+    portal = portal_sign_in(hostile_app, f"bureau{marker}")
     page = portal.get(f"/portal/bureau/followups/{r.json()['followup_id']}").text
     assert f"alert('{marker}')</script>" not in page and f"&lt;script&gt;alert(&#39;{marker}&#39;)" in page
     csv_text = portal.get("/portal/exports/download", params={"format": "csv"}).content.decode("utf-8-sig")
@@ -121,9 +119,7 @@ def test_hostile_text_from_the_kiosk_is_inert_in_the_bureau_portal(hostile_app, 
 def test_export_parameters_cannot_reach_the_file_system(hostile_app, full_runtime):
     with full_runtime.database.session() as s:
         users.add_user(s, name := f"admin{uuid.uuid4().hex[:6]}", PASSWORD, "admin")
-    portal = TestClient(hostile_app, base_url=BASE, follow_redirects=False)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', portal.get("/portal/login").text).group(1)
-    portal.post("/portal/login", data={"username": name, "password": PASSWORD, "login_csrf": token})
+    portal = portal_sign_in(hostile_app, name)
     for params in ({"format": "../../etc/passwd"}, {"kind": "../questions"}, {"since": "../../../etc"},
                    {"topic": "../../x", "format": "csv"}, {"prison": "/etc/shadow", "format": "csv"},
                    {"county": "../../", "format": "csv"}):
@@ -169,9 +165,7 @@ def test_personal_data_typed_at_the_kiosk_never_reaches_the_bureau(hostile_app, 
     marker = uuid.uuid4().hex[:6]
     with full_runtime.database.session() as s:
         users.add_user(s, f"bureau{marker}", PASSWORD, "bureau", region_code="431382")
-    portal = TestClient(hostile_app, base_url=BASE)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', portal.get("/portal/login").text).group(1)
-    portal.post("/portal/login", data={"username": f"bureau{marker}", "password": PASSWORD, "login_csrf": token})
+    portal = portal_sign_in(hostile_app, f"bureau{marker}")
     shown = [portal.get(f"/portal/bureau/followups/{r.json()['followup_id']}").text,
              portal.get("/portal/bureau/queue").text, portal.get("/portal/bureau/stats").text,
              portal.get("/portal/exports/download", params={"format": "csv"}).content.decode("utf-8-sig"),

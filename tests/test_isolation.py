@@ -10,11 +10,11 @@ ever sees the inmate number. A route missing from the table fails the test, so n
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from conftest import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -24,8 +24,8 @@ from assistant.services import faq, followups, kiosks, users
 from assistant.storage.models import FaqRecord, FollowUp, Kiosk, Question, User
 
 pytestmark = pytest.mark.slow
-BASE = "https://testserver"
-PASSWORD = "correct-horse-battery"
+BASE = PORTAL_BASE
+PASSWORD = PORTAL_PASSWORD
 HOME_COUNTY, OTHER_COUNTY = "431382", "150426"
 ROLES = ("anonymous", "kiosk", "prison_home", "prison_other", "bureau_home", "bureau_other", "admin")
 
@@ -53,15 +53,6 @@ def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None) ->
     fu = followups.open_followup(s, q, "flagged", inmate, "kiosk")
     q.followup_id = fu.id
     return q.id, fu.id
-
-
-def _sign_in(app, username: str) -> tuple[TestClient, str]:
-    client = TestClient(app, base_url=BASE, follow_redirects=False)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/portal/login").text).group(1)
-    r = client.post("/portal/login", data={"username": username, "password": PASSWORD, "login_csrf": token})
-    assert r.status_code == 303
-    page = client.get(r.headers["location"], follow_redirects=True).text
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +89,8 @@ def world(full_runtime):
         w.clients["kiosk"] = kiosk_client
         w.csrf["anonymous"] = w.csrf["kiosk"] = "no-session"
         for role, name in names.items():
-            w.clients[role], w.csrf[role] = _sign_in(app, name)
+            w.clients[role] = portal_sign_in(app, name)
+            w.csrf[role] = w.clients[role].csrf
         yield app, w
 
 

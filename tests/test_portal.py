@@ -8,6 +8,8 @@ import re
 import uuid
 
 import pytest
+from conftest import PORTAL_BASE, PORTAL_PASSWORD
+from conftest import portal_sign_in as sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -16,9 +18,9 @@ from assistant.services import followups, users
 from assistant.storage.models import AuditEvent, FaqRecord, FollowUp, InmateLink, Kiosk, Question
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct-horse-battery"
+PASSWORD = PORTAL_PASSWORD
 LIANYUAN, WENGNIUTE = "431382", "150426"
-BASE = "https://testserver"
+BASE = PORTAL_BASE
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +44,6 @@ def make_user(runtime, role: str, prison: str | None = None, region: str | None 
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(app, username: str, password: str = PASSWORD) -> TestClient:
-    """A fresh browser signed in as `username` (its CSRF token kept on the client as .csrf)."""
-    client = TestClient(app, base_url=BASE, follow_redirects=False)
-    page = client.get("/portal/login")
-    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-    r = client.post("/portal/login", data={"username": username, "password": password, "login_csrf": token})
-    assert r.status_code == 303, r.text
-    client.csrf = csrf_of(client.get(r.headers["location"], follow_redirects=True).text)
-    return client
 
 
 def add_question(runtime, text: str, region: str, prison: str, inmate: str | None = None,
