@@ -594,7 +594,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
                 reg = register(s, "演示监狱", "演示终端")
                 typer.echo(f"已登记演示终端。终端登记码：{reg.token}  民警口令：{reg.pin}")
         _service(ensure)
-    typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，接口文档：/docs）")
+    from assistant.embedding.embedder import set_torch_threads
+
+    set_torch_threads(get_settings().server_torch_threads)
+    typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，工作平台：/portal/，接口文档：/docs）")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 

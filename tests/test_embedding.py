@@ -58,3 +58,14 @@ def test_corrupt_packed_file_is_a_clear_error(tmp_path: Path):
 def test_missing_model_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ModelUnavailableError, match="模型目录"):
         Embedder(tmp_path / "nowhere").encode_queries(["x"])
+
+
+def test_server_thread_setting_limits_torch_threads():
+    import subprocess
+    import sys
+
+    code = ("from assistant.core.config import Settings; from assistant.embedding.embedder import set_torch_threads; "
+            "import torch; set_torch_threads(Settings().server_torch_threads); print(torch.get_num_threads())")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"BANGJIAO_SERVER_TORCH_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert run.stdout.strip() == "1"

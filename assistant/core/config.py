@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; default SQLite in data_dir",
     )
 
+    server_torch_threads: int | None = Field(
+        default=1, ge=1, le=64,
+        description="PyTorch threads for the encoder in `assistant serve` (empty: PyTorch's default). One thread "
+                    "keeps throughput when several kiosks ask at once or other work shares the cores "
+                    "(docs/RELIABILITY.md, Load)",
+    )
     cookie_secure: bool = Field(
         default=True, description="portal cookies only over HTTPS (browsers also accept them from http://localhost)",
     )

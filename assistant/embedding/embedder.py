@@ -15,6 +15,14 @@ class ModelUnavailableError(RuntimeError):
     """The configured model folder is missing or unreadable."""
 
 
+def set_torch_threads(threads: int | None) -> None:
+    """Limit PyTorch's intra-op threads for this process (None: leave PyTorch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def model_fingerprint(folder: Path) -> str:
     """Identity of a model folder: hash of its config files and weight sizes (cheap, no weight read)."""
     digest = hashlib.sha256()

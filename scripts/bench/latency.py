@@ -20,6 +20,9 @@ from common import REPO, emit, labels, runtime, scratch_data_dir, summary_ms, ti
 SERVER = """
 import sys, uvicorn
 from assistant.api.main import create_app
+from assistant.core.config import get_settings
+from assistant.embedding.embedder import set_torch_threads
+set_torch_threads(get_settings().server_torch_threads)  # as `assistant serve` does
 uvicorn.run(create_app(rate="1000000/minute"), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 

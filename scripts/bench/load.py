@@ -36,6 +36,9 @@ RATE = "1000000/minute"  # the production default is 20/minute per kiosk; here i
 SERVER = """
 import sys, uvicorn
 from assistant.api.main import create_app
+from assistant.core.config import get_settings
+from assistant.embedding.embedder import set_torch_threads
+set_torch_threads(get_settings().server_torch_threads)  # as `assistant serve` does
 uvicorn.run(create_app(rate=sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
