@@ -263,6 +263,8 @@ def test_missing_model_folder_is_reported_on_health_and_nothing_is_downloaded(tm
         assert "模型目录不存在" in body["error"] and "model folder missing" in body["error"]
         assert str(missing) in body["error"] and "BANGJIAO_MODEL_PATH" in body["error"]
         assert client.get("/api/regions").status_code == 200  # what needs no model still works
+        refused = client.post("/api/ask", json={"question": "医保"})
+        assert refused.status_code == 503 and "告诉值班民警" in refused.json()["error"]["message"]["zh"]
     assert not missing.exists() and not settings.default_model_dir.exists()  # nothing fetched or converted
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, HTTPException, Request
+from fastapi import Cookie, Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from assistant.api.state import ServiceState
 from assistant.services import kiosks, users
+from assistant.services.errors import UnavailableError
 
 
 def get_state(request: Request) -> ServiceState:
@@ -21,8 +22,11 @@ State = Annotated[ServiceState, Depends(get_state)]
 
 
 def get_ready_state(state: State) -> ServiceState:
+    """The state once warm-up has finished; otherwise 503 saying whether to wait or to call the officer."""
+    if state.error:
+        raise UnavailableError("系统出了故障，暂时不能回答问题，请告诉值班民警（原因见系统状态页 /health）")
     if not state.ready.is_set():
-        raise HTTPException(503, "service is warming up")
+        raise UnavailableError("系统正在准备，请稍等一两分钟再问")
     return state
 
 

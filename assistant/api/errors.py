@@ -12,7 +12,14 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.api.deps import CsrfError, LoginRequired
-from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ServiceError, StateError
+from assistant.services.errors import (
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    ServiceError,
+    StateError,
+    UnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +50,7 @@ def _detail(err: dict) -> dict:
     return {"field": ".".join(loc), "zh": zh, "en": err.get("msg", "invalid value")}
 
 
-STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400}
+STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400, UnavailableError: 503}
 
 
 HTTP_ZH = {401: "请先登录", 403: "没有权限", 404: "找不到这个地址", 405: "不支持这种请求方式",

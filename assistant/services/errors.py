@@ -19,3 +19,7 @@ class StateError(ServiceError):
 
 class InvalidError(ServiceError):
     """Input that does not pass validation."""
+
+
+class UnavailableError(ServiceError):
+    """The service cannot answer now (warming up, or warm-up failed); nothing was stored."""
