@@ -26,7 +26,7 @@ from assistant.index.store import (
     replace_partition,
 )
 from assistant.knowledge.loader import load_knowledge
-from assistant.knowledge.models import FaqEntry, KnowledgeBase
+from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
 from assistant.text.analyzer import Analyzer
@@ -56,22 +56,29 @@ class Runtime:
         return self._database
 
     @cached_property
+    def knowledge_files(self) -> KnowledgeBase:
+        """The knowledge files as they are on disk (nothing from the database)."""
+        return load_knowledge(self.settings.knowledge_dir)
+
+    @cached_property
     def kb(self) -> KnowledgeBase:
-        """The knowledge files plus the FAQ entries bureaus approved in the database."""
-        kb = load_knowledge(self.settings.knowledge_dir)
+        """The knowledge files plus the FAQ entries and contact details bureaus saved in the database."""
+        kb = self.knowledge_files
         if not self.use_database:
             return kb
         from sqlalchemy.exc import SQLAlchemyError
 
+        from assistant.services.bureau_contacts import merge_contacts, saved_contacts
         from assistant.services.faq import approved_entries
 
         try:
             with self.database.session() as s:
                 extra = approved_entries(s, kb)
+                contacts = saved_contacts(s)
         except (SQLAlchemyError, OSError) as exc:  # keep answering from the files when the database is down
-            self.progress(f"数据库不可用，暂不加载司法局发布的问答 (database unavailable): {exc}")
+            self.progress(f"数据库不可用，暂不加载司法局发布的问答和联系方式 (database unavailable): {exc}")
             return kb
-        return dataclasses.replace(kb, faq=(*kb.faq, *extra))
+        return dataclasses.replace(kb, faq=(*kb.faq, *extra), regions=merge_contacts(kb.regions, contacts))
 
     def database_faq_hash(self) -> str:
         """Identity of the database-approved FAQ entries merged into the index."""
@@ -157,6 +164,14 @@ class Runtime:
         with build_lock(self.settings.data_dir):
             replace_partition(index, FAQ, entry.region, items, self.embedder, self.analyzer,
                               self.settings.index_dir, self.expected_manifest())
+
+    def publish_contact(self, region_code: str, saved: Bureau) -> None:
+        """Put a bureau's saved contact details live for kiosk answers, the region list and FAQ sheets."""
+        from assistant.services.bureau_contacts import with_contact
+
+        region = with_contact(self.knowledge_files.regions[region_code], saved)
+        self.kb = dataclasses.replace(self.kb, regions={**self.kb.regions, region_code: region})
+        self.regions.replace(region)
 
     @cached_property
     def calibration(self) -> Calibration:

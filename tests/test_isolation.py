@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from assistant.api.main import create_app
 from assistant.services import faq, followups, kiosks, users
-from assistant.storage.models import FaqRecord, FollowUp, Kiosk, Question, User
+from assistant.storage.models import BureauContact, FaqRecord, FollowUp, Kiosk, Question, User
 
 pytestmark = pytest.mark.slow
 BASE = PORTAL_BASE
@@ -104,6 +104,8 @@ def snapshot(runtime) -> dict:
                     for r in s.scalars(select(FaqRecord).order_by(FaqRecord.id))],
             "kiosks": [(k.id, k.revoked_at) for k in s.scalars(select(Kiosk).order_by(Kiosk.id))],
             "users": [(u.id, u.disabled_at, u.password_hash) for u in s.scalars(select(User).order_by(User.id))],
+            "contacts": [(c.region_code, c.name, c.phone, c.address, c.hours)
+                         for c in s.scalars(select(BureauContact).order_by(BureauContact.region_code))],
             "questions": [(q.id, q.unresolved, q.followup_id)
                           for q in s.scalars(select(Question).order_by(Question.id))],
         }
@@ -144,6 +146,9 @@ def cases(w: World) -> list[Case]:
                                                             "login_csrf": "forged"}),)),  # no form token, no entry
         Case("GET", "/portal/", fs(PORTAL_USERS)),
         *[Case(m, p, fs({"bureau_home"}), scoped=fs({"bureau_other"})) for m, p in bureau_pages],
+        Case("GET", "/portal/bureau/contact", fs({"bureau_home", "bureau_other"})),
+        Case("POST", "/portal/bureau/contact", fs({"bureau_home", "bureau_other"}),
+             data=(("form", {"phone": "0738-1234567"}),)),  # each bureau edits only its own county's details
         Case("GET", "/portal/bureau/followups/{followup_id}", fs({"bureau_home"}),
              f"/portal/bureau/followups/{w.open_fu}"),
         Case("GET", "/portal/bureau/faq/{faq_id}", fs({"bureau_home"}), f"/portal/bureau/faq/{w.draft_id}"),

@@ -399,3 +399,28 @@ def test_bureau_pages_never_show_the_inmate_link(app, full_runtime):
                  "/portal/exports/download?kind=followups&format=csv", "/portal/exports/download?format=csv"):
         r = bureau.get(path)
         assert r.status_code == 200 and "SECRET-9911" not in r.content.decode("utf-8-sig"), path
+
+
+def test_bureau_contact_details_reach_the_kiosk_and_the_sheets_at_once(app, full_runtime):
+    bureau = sign_in(app, make_user(full_runtime, "bureau", region=WENGNIUTE))
+    form = bureau.get("/portal/bureau/contact")
+    assert form.status_code == 200 and "本局联系方式" in form.text
+    bad = bureau.post("/portal/bureau/contact", data={"phone": "打110", "csrf_token": bureau.csrf})
+    assert bad.status_code == 400 and "电话" in bad.text
+    phone = f"0476-{uuid.uuid4().int % 10_000_000:07d}"
+    r = bureau.post("/portal/bureau/contact", data={"name": "翁牛特旗司法局", "phone": phone,
+                                                    "hours": "工作日 8:30-17:30", "csrf_token": bureau.csrf})
+    assert r.status_code == 303 and "已保存" in bureau.get(r.headers["location"]).text
+    regions = {x["code"]: x for x in TestClient(app, base_url=BASE).get("/api/regions").json()}
+    assert regions[WENGNIUTE]["bureau"]["phone"] == phone and regions[LIANYUAN]["bureau"]["phone"] != phone
+    staff = sign_in(app, make_user(full_runtime, "prison", prison="雁北监狱"))
+    sheet = staff.get("/portal/prison/sheets/download", params={"county": [WENGNIUTE], "format": "docx"})
+    from docx import Document
+
+    text = "\n".join(cell.text for table in Document(io.BytesIO(sheet.content)).tables
+                     for row in table.rows for cell in row.cells)
+    assert phone in text
+    with full_runtime.database.session() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "contact_updated")
+                          .order_by(AuditEvent.id.desc())).first()
+        assert event.scope == WENGNIUTE and phone in event.detail

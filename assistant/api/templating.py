@@ -31,7 +31,7 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
 
 MENUS = {
     BUREAU: [("/portal/bureau/queue", "待跟进"), ("/portal/bureau/faq", "问答"), ("/portal/bureau/knowledge", "知识库"),
-             ("/portal/bureau/stats", "统计"), ("/portal/exports", "导出")],
+             ("/portal/bureau/stats", "统计"), ("/portal/bureau/contact", "联系方式"), ("/portal/exports", "导出")],
     PRISON: [("/portal/prison/deliveries", "待转交"), ("/portal/prison/questions", "提问记录"),
              ("/portal/prison/sheets", "问答单"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
     ADMIN: [("/portal/admin/users", "账号"), ("/portal/admin/audit", "操作记录"), ("/portal/kiosks", "终端"),
@@ -41,6 +41,7 @@ NOTICES = {
     "answered": "已答复，监狱民警会把答复转交给提问人。", "closed": "已关闭。", "delivered": "已记为转交。",
     "saved": "草稿已保存。", "published": "已发布：终端上现在就能直接回答这类问题。", "revoked": "终端已停用。",
     "user_added": "账号已新建。", "user_changed": "账号状态已更改。",
+    "contact_saved": "已保存：终端回答和问答单上现在显示新的联系方式。",
 }
 templates.env.filters["local"] = local_time
 templates.env.globals["STATE_NAMES"] = STATE_NAMES

@@ -28,6 +28,12 @@ class RegionTree:
             for name in (region.code, region.name, *region.aliases):
                 self._by_name.setdefault(name, region.code)
 
+    def replace(self, region: Region) -> None:
+        """Swap in a changed region with the same code and names (e.g. a bureau's new contact details)."""
+        if region.code not in self._regions:
+            raise KeyError(region.code)
+        self._regions[region.code] = region
+
     def __contains__(self, code: str) -> bool:
         return code in self._regions
 

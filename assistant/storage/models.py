@@ -169,3 +169,16 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class BureauContact(Base):
+    """A bureau's own contact details, entered in the portal; they take precedence over knowledge/regions.yaml."""
+
+    __tablename__ = "bureau_contacts"
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    hours: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

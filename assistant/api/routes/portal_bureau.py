@@ -15,12 +15,12 @@ from sqlalchemy import select
 from assistant.api.deps import DB, BureauUser, CsrfChecked, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
-from assistant.services import audit, faq, followups, users
+from assistant.services import audit, bureau_contacts, faq, followups, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
 from assistant.services.statistics import county_stats
-from assistant.storage.models import FaqRecord
+from assistant.storage.models import BureauContact, FaqRecord
 
 router = APIRouter(prefix="/portal/bureau", include_in_schema=False)
 QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": None}
@@ -140,6 +140,30 @@ def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
         return _faq_page(request, who, record, f"草稿已保存，但还不能发布：{exc}", 422)
     runtime.publish_faq(entry)
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=published", 303)
+
+
+@router.get("/contact")
+def contact_form(request: Request, who: BureauUser, db: DB, state: State) -> Response:
+    region = state.runtime.regions[who.region_code]
+    return render(request, "bureau_contact.html", who, region=region, bureau=region.bureau,
+                  saved=db.get(BureauContact, who.region_code), title="本局联系方式")
+
+
+@router.post("/contact")
+def contact_save(state: State, who: CsrfChecked, name: Annotated[str, Form(max_length=300)] = "",
+                 phone: Annotated[str, Form(max_length=300)] = "", address: Annotated[str, Form(max_length=300)] = "",
+                 hours: Annotated[str, Form(max_length=300)] = "") -> Response:
+    """Save the county's contact details and put them live on the kiosks and sheets at once."""
+    _bureau(who)
+    runtime = state.runtime
+    with runtime.database.session() as s:
+        row = bureau_contacts.save_contact(s, who.region_code, {"name": name, "phone": phone, "address": address,
+                                                                "hours": hours}, who.username)
+        audit.record(s, who, "contact_updated", who.region_code,
+                     f"{row.name or ''} | {row.phone or ''} | {row.address or ''} | {row.hours or ''}")
+        saved = bureau_contacts.saved_contacts(s)[who.region_code]
+    runtime.publish_contact(who.region_code, saved)
+    return RedirectResponse("/portal/bureau/contact?done=contact_saved", 303)
 
 
 @router.get("/knowledge")

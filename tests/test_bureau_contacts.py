@@ -1,0 +1,49 @@
+"""A bureau's own contact details: validation, precedence over the files, and reaching the running service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import KNOWLEDGE
+
+from assistant.core.config import Settings
+from assistant.knowledge.models import Bureau, Region
+from assistant.runtime import Runtime
+from assistant.services.bureau_contacts import clean_contact, merge_contacts, save_contact, saved_contacts
+from assistant.services.errors import InvalidError
+
+
+def test_contact_fields_are_cleaned_and_checked():
+    out = clean_contact({"name": " 涟源市司法局 ", "phone": "0738 - 1234567 转 8", "address": "", "hours": None})
+    assert out == {"name": "涟源市司法局", "phone": "0738 - 1234567 转 8", "address": None, "hours": None}
+    for values, message in [({"phone": "请打电话"}, "电话"), ({"phone": "12"}, "电话"),
+                            ({"address": "【待填写：地址】"}, "待填写"), ({"hours": "天" * 101}, "太长")]:
+        with pytest.raises(InvalidError, match=message):
+            clean_contact(values)
+
+
+def test_saved_fields_lie_over_the_files_field_by_field():
+    region = Region("431382", "涟源市", "county", "431300", bureau=Bureau(name="涟源市司法局", hours="工作日"))
+    merged = merge_contacts({"431382": region, "150426": region}, {"431382": Bureau(phone="0738-1234567")})
+    assert merged["431382"].bureau == Bureau(name="涟源市司法局", phone="0738-1234567", hours="工作日")
+    assert merged["150426"] is region
+
+
+def test_saved_contact_reaches_a_running_runtime_and_the_next_start(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path, knowledge_dir=KNOWLEDGE)
+    runtime = Runtime(settings)
+    assert runtime.regions["431382"].bureau.phone is None
+    with runtime.database.session() as s:
+        save_contact(s, "431382", {"name": "涟源市司法局", "phone": "0738-8888888"}, "bureau1")
+        saved = saved_contacts(s)["431382"]
+    runtime.publish_contact("431382", saved)
+    assert runtime.regions["431382"].bureau.phone == "0738-8888888"
+    assert runtime.regions.bureau_region("431382").bureau.name == "涟源市司法局"
+    assert runtime.regions["150426"].bureau.phone is None
+    with runtime.database.session() as s:
+        save_contact(s, "431382", {"name": "涟源市司法局", "phone": ""}, "bureau1")  # cleared again
+        runtime.publish_contact("431382", saved_contacts(s)["431382"])
+    assert runtime.regions["431382"].bureau.phone is None
+    restarted = Runtime(settings)
+    assert restarted.regions["431382"].bureau.name == "涟源市司法局"
