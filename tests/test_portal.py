@@ -424,3 +424,29 @@ def test_bureau_contact_details_reach_the_kiosk_and_the_sheets_at_once(app, full
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "contact_updated")
                           .order_by(AuditEvent.id.desc())).first()
         assert event.scope == WENGNIUTE and phone in event.detail
+
+
+def test_bureau_adds_a_source_to_a_draft_before_approving(app, full_runtime):
+    fid = add_question(full_runtime, unique("出狱后城乡居民医保个人缴费有补贴吗"), LIANYUAN, "雁北监狱")
+    bureau = sign_in(app, make_user(full_runtime, "bureau", region=LIANYUAN))
+    bureau.post(f"/portal/bureau/followups/{fid}/answer",
+                data={"answer": "享受低保的，个人缴费部分由政府补贴，具体以县医保局为准。", "csrf_token": bureau.csrf})
+    url = bureau.post(f"/portal/bureau/followups/{fid}/draft", data={"csrf_token": bureau.csrf}).headers["location"]
+    page = bureau.get(url).text
+    assert page.count('name="src_title"') == 3  # the bureau's own answer and two empty rows
+    with full_runtime.database.session() as s:
+        own = s.get(FaqRecord, url.rsplit("/", 1)[1]).sources[0]
+    form = {"question": "低保人员医保个人缴费有补贴吗？",
+            "answer": "享受低保的，个人缴费部分由政府补贴，具体以县医保局为准。", "topics": ["medical_insurance"],
+            "paraphrases": "低保户医保要自己交钱吗\n吃低保的医保咋交\n医保费交不起有补贴没",
+            "src_title": [own["title"], "中华人民共和国社会保险法", ""], "src_kind": ["local", "law", "law"],
+            "src_article": ["", "", ""], "src_version": [own["version"], "2018年修正", ""],
+            "action": "approve", "csrf_token": bureau.csrf}
+    r = bureau.post(url, data=form)
+    assert r.status_code == 422 and "条号" in r.text  # a statute needs its article
+    form["src_article"] = ["", "25", ""]
+    assert bureau.post(url, data=form).status_code == 303
+    with full_runtime.database.session() as s:
+        record = s.get(FaqRecord, url.rsplit("/", 1)[1])
+        assert record.status == "approved" and record.sources[0] == own
+        assert record.sources[1]["article"] == "25" and record.sources[1]["confidence"] == "secondary"

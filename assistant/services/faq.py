@@ -47,6 +47,42 @@ def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: 
     return record
 
 
+EDITABLE_KINDS = {"law": "法律", "regulation": "行政法规", "rule": "部门规章", "local": "地方性法规/文件",
+                  "policy": "政策文件"}
+ADDED_NOTE = "司法局审核问答时添加，条文未经系统核对"
+
+
+def sources_from_form(existing: list[dict], titles: list[str], kinds: list[str], articles: list[str],
+                      versions: list[str]) -> list[dict]:
+    """Source rows edited on the draft form (pure). A row left as it was keeps all its fields; a new or changed
+    row is marked `secondary` with a note, since nobody has checked it against the statute text; rows without a
+    title are dropped. Structural checks (article for statutes, version) happen when the draft is approved."""
+    if not (len(titles) == len(kinds) == len(articles) == len(versions)):
+        raise InvalidError("来源表格不完整，请刷新页面后重试")
+    if len(titles) > 20:
+        raise InvalidError("来源最多 20 条")
+    unchanged = {(s.get("title", ""), s.get("kind", ""), str(s.get("article") or ""), s.get("version") or ""): s
+                 for s in existing}
+    out = []
+    for title, kind, article, version in zip(titles, kinds, articles, versions, strict=True):
+        title, article, version = title.strip()[:200], article.strip()[:20], version.strip()[:60]
+        if not title:
+            continue
+        key = (title, kind, article, version)
+        if key in unchanged:
+            out.append(unchanged[key])
+            continue
+        if kind not in EDITABLE_KINDS:
+            raise InvalidError(f"来源类型应为 {'/'.join(EDITABLE_KINDS.values())}")
+        source = {"title": title, "kind": kind, "version": version, "confidence": "secondary", "note": ADDED_NOTE}
+        if article:
+            source["article"] = article
+        out.append(source)
+    if not out:
+        raise InvalidError("问答至少要有一条来源")
+    return out
+
+
 def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fields) -> FaqRecord:
     """Edit a draft's question, paraphrases, answer, topics or sources."""
     record = get_record(s, faq_id, region_code)

@@ -93,8 +93,10 @@ def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
 def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: str = "",
               status_code: int = 200) -> Response:
     topics = list(request.app.state.service.runtime.kb.topics.values())
+    rows = [*record.sources, *({} for _ in range(2))]  # two empty rows to add sources
     return render(request, "bureau_faq_edit.html", who, status_code=status_code, record=record, topics=topics,
-                  error=error, min_paraphrases=MIN_PARAPHRASES, title=f"问答 {record.id}")
+                  error=error, min_paraphrases=MIN_PARAPHRASES, source_rows=rows, kinds=faq.EDITABLE_KINDS,
+                  title=f"问答 {record.id}")
 
 
 @router.get("/faq/{faq_id}")
@@ -115,6 +117,10 @@ def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
              question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
              paraphrases: Annotated[str, Form(max_length=5000)] = "",
              topics: Annotated[list[str] | None, Form()] = None,
+             src_title: Annotated[list[str] | None, Form()] = None,
+             src_kind: Annotated[list[str] | None, Form()] = None,
+             src_article: Annotated[list[str] | None, Form()] = None,
+             src_version: Annotated[list[str] | None, Form()] = None,
              action: Annotated[str, Form(pattern="^(save|approve)$")] = "save") -> Response:
     """Save the draft (always kept), then approve and publish it if asked; problems are shown on the form."""
     _bureau(who)
@@ -125,8 +131,11 @@ def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
     if not question.strip() or not answer.strip():
         raise InvalidError("标准问题和答复都不能为空")
     with runtime.database.session() as s:
+        record = faq.get_record(s, faq_id, who.region_code)
+        sources = record.sources if src_title is None else faq.sources_from_form(
+            list(record.sources), src_title, src_kind or [], src_article or [], src_version or [])
         faq.update_draft(s, faq_id, who.region_code, question=question.strip(), answer=answer.strip(),
-                         paraphrases=clean_lines(paraphrases), topics=list(topics or []))
+                         paraphrases=clean_lines(paraphrases), topics=list(topics or []), sources=sources)
         audit.record(s, who, "faq_edited", faq_id)
     if action == "save":
         return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
