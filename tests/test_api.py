@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from assistant.api.main import create_app
 from assistant.services import kiosks
-from assistant.storage.models import FollowUp, Question
+from assistant.storage.models import AuditEvent, FollowUp, Question
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def _remember_runtime(full_runtime):
     _RUNTIME["rt"] = full_runtime
 
 
-def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk):
+def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk, full_runtime):
     headers = open_session(client, kiosk)
     crisis = client.post("/api/ask", json={"question": "出去也没人要我，我不想活了"}, headers=headers).json()
     assert crisis["alert"] == "crisis" and "民警" in crisis["answer"]
@@ -149,6 +149,10 @@ def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk):
     ended = client.request("DELETE", "/api/session", json={"pin": kiosk.pin}, headers={"X-Kiosk-Token": kiosk.token})
     assert ended.json()["ended"] == 1
     assert client.post("/api/ask", json={"question": "医保"}, headers=headers).status_code == 403
+    with full_runtime.database.session() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target == f"kiosk:{kiosk.kiosk_id}")
+                                                .order_by(AuditEvent.id))]
+    assert actions == ["kiosk_session_opened", "kiosk_session_ended"]  # the officer's PIN actions are audited
 
 
 def test_revoked_kiosk_is_refused_and_openapi_is_served(client, kiosk, full_runtime):

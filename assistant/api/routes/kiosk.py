@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
 from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
 from assistant.knowledge.regions import UnknownRegionError
-from assistant.services import kiosks
+from assistant.services import audit, kiosks
 from assistant.services.errors import InvalidError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
@@ -61,12 +61,16 @@ def open_session(body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk
     except UnknownRegionError as exc:
         raise InvalidError(str(exc)) from exc
     token = kiosks.open_session(db, kiosk, body.pin, region.code, body.inmate_number)
+    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
+                 scope=kiosk.prison)
     return {"session": token, "county": {"code": region.code, "name": region.name}, "kiosk": kiosk.name}
 
 
 @router.delete("/session")
 def end_session(body: PinRequest, db: DB, kiosk: CurrentKiosk) -> dict:
-    return {"ended": kiosks.end_session(db, kiosk, body.pin)}
+    ended = kiosks.end_session(db, kiosk, body.pin)
+    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
+    return {"ended": ended}
 
 
 @router.post("/ask", response_model=AskResponse)
