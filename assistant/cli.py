@@ -452,6 +452,24 @@ def kiosks_list() -> None:
     _service(run)
 
 
+def _read_password(from_stdin: bool) -> str:
+    """A new password from stdin (scripts) or typed twice without echo; too short exits with code 2."""
+    import sys
+
+    from assistant.services.errors import InvalidError
+    from assistant.services.users import check_password_strength
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("密码（至少 10 个字符）", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_strength(password)
+    except InvalidError as exc:
+        raise _err(f"错误：{exc}", 2) from exc
+    return password
+
+
 @users_app.command("add")
 def users_add(username: str,
               role: Annotated[str, typer.Option(help="admin（系统管理员）| prison（监狱民警）| bureau（司法局）")],
@@ -460,19 +478,9 @@ def users_add(username: str,
               county: Annotated[str | None, typer.Option(help="县（区）名称或代码（bureau 账号必填）")] = None,
               password_stdin: Annotated[bool, typer.Option(help="从标准输入读密码（脚本用）")] = False) -> None:
     """Create a portal account, e.g. the first admin: assistant users add admin --role admin."""
-    import sys
+    from assistant.services.users import add_user
 
-    from assistant.services.errors import InvalidError
-    from assistant.services.users import add_user, check_password_strength
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("密码（至少 10 个字符）", hide_input=True, confirmation_prompt=True)
-    try:
-        check_password_strength(password)
-    except InvalidError as exc:
-        raise _err(f"错误：{exc}", 2) from exc
+    password = _read_password(password_stdin)
 
     def run(runtime, s):
         code = _region_code(runtime, county) if county else None
@@ -495,6 +503,28 @@ def users_list() -> None:
             state = "已停用" if u.disabled_at else "正常"
             typer.echo(f"#{u.id} {u.username} {ROLE_NAMES[u.role]} {u.prison or u.region_code or '全部'} [{state}]")
     _service(run)
+
+
+@users_app.command("password")
+def users_password(username: str,
+                   password_stdin: Annotated[bool, typer.Option(help="从标准输入读密码（脚本用）")] = False) -> None:
+    """Set a new password for an account (e.g. the only admin forgot it); its sessions end."""
+    from sqlalchemy import select
+
+    from assistant.services.errors import NotFoundError
+    from assistant.services.users import set_password
+    from assistant.storage.models import User
+
+    password = _read_password(password_stdin)
+
+    def run(runtime, s):
+        user = s.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise NotFoundError(f"没有账号 {username}")
+        set_password(s, user.id, password)
+        _audit(s, "", "password_set", user.username)
+    _service(run)
+    typer.echo(f"账号 {username} 的密码已重设")
 
 
 @users_app.command("disable")

@@ -159,12 +159,18 @@ def test_cli_creates_the_first_admin_and_audits_it(tmp_path, monkeypatch):
         assert county.exit_code == 0, county.output
         listing = runner.invoke(app, ["users", "list"])
         assert "root 系统管理员 全部 [正常]" in listing.output and "lianyuan 司法局工作人员 431382" in listing.output
+        reset = runner.invoke(app, ["users", "password", "root", "--password-stdin"], input="a-brand-new-password\n")
+        assert reset.exit_code == 0, reset.output
+        assert runner.invoke(app, ["users", "password", "ghost", "--password-stdin"],
+                             input="a-brand-new-password\n").exit_code == 2
         assert runner.invoke(app, ["users", "disable", "lianyuan"]).exit_code == 0
         database = Database(get_settings().database_url, migrate=False)
         with database.session() as s:
             assert s.scalars(select(User).where(User.username == "lianyuan")).one().disabled_at is not None
             actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        assert actions == ["user_added", "user_added", "password_set", "user_disabled"]
+        with database.session() as s:
+            assert users.login(s, "root", "a-brand-new-password").principal.role == "admin"
         database.dispose()
-        assert actions == ["user_added", "user_added", "user_disabled"]
     finally:
         get_settings.cache_clear()

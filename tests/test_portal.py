@@ -384,6 +384,12 @@ def test_admin_adds_and_disables_accounts_and_reads_the_audit_log(app, full_runt
     assert newcomer.get("/portal/bureau/queue").status_code == 200
     with full_runtime.database.session() as s:
         user_id = s.scalars(select(users.User).where(users.User.username == name)).one().id
+    r = admin.post(f"/portal/admin/users/{user_id}/password", data={"password": "short", "csrf_token": admin.csrf})
+    assert r.status_code == 400 and newcomer.get("/portal/bureau/queue").status_code == 200
+    r = admin.post(f"/portal/admin/users/{user_id}/password", data={"password": "a-new-long-password",
+                                                                    "csrf_token": admin.csrf})
+    assert r.status_code == 303 and newcomer.get("/portal/bureau/queue").status_code == 303  # sessions ended
+    newcomer = sign_in(app, name, "a-new-long-password")
     assert admin.post(f"/portal/admin/users/{user_id}/disable", data={"csrf_token": admin.csrf}).status_code == 303
     assert newcomer.get("/portal/bureau/queue").status_code == 303  # its session ended
     page = admin.get("/portal/admin/audit", params={"action": "user_disabled"}).text
@@ -450,3 +456,19 @@ def test_bureau_adds_a_source_to_a_draft_before_approving(app, full_runtime):
         record = s.get(FaqRecord, url.rsplit("/", 1)[1])
         assert record.status == "approved" and record.sources[0] == own
         assert record.sources[1]["article"] == "25" and record.sources[1]["confidence"] == "secondary"
+
+
+def test_users_change_their_own_password(app, full_runtime):
+    name = make_user(full_runtime, "prison", prison="雁北监狱")
+    client = sign_in(app, name)
+    assert "当前密码" in client.get("/portal/account").text
+    new = "my-new-password-2026"
+    form = {"current": PASSWORD, "password": new, "confirm": new + "x", "csrf_token": client.csrf}
+    assert client.post("/portal/account/password", data=form).status_code == 400
+    form |= {"confirm": new, "current": "not-my-password"}
+    assert client.post("/portal/account/password", data=form).status_code == 403
+    form |= {"current": PASSWORD}
+    r = client.post("/portal/account/password", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/portal/login"
+    assert client.get("/portal/prison/deliveries").status_code == 303  # signed out everywhere
+    assert sign_in(app, name, new).get("/portal/prison/deliveries").status_code == 200

@@ -41,6 +41,7 @@ NOTICES = {
     "answered": "已答复，监狱民警会把答复转交给提问人。", "closed": "已关闭。", "delivered": "已记为转交。",
     "saved": "草稿已保存。", "published": "已发布：终端上现在就能直接回答这类问题。", "revoked": "终端已停用。",
     "user_added": "账号已新建。", "user_changed": "账号状态已更改。",
+    "password_set": "密码已重设，该账号需要用新密码重新登录。",
     "contact_saved": "已保存：终端回答和问答单上现在显示新的联系方式。",
 }
 templates.env.filters["local"] = local_time

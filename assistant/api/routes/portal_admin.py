@@ -37,6 +37,18 @@ def add_user(state: State, who: CsrfChecked, username: Annotated[str, Form(max_l
     return RedirectResponse("/portal/admin/users?done=user_added", 303)
 
 
+@router.post("/users/{user_id}/password")
+def reset_password(state: State, who: CsrfChecked, user_id: int,
+                   password: Annotated[str, Form(max_length=200)]) -> Response:
+    """Set a new password for an account (e.g. forgotten); its sessions end."""
+    users.require_role(who, users.ADMIN)
+    with state.runtime.database.session() as s:
+        users.set_password(s, user_id, password)
+        user = users.get_user(s, user_id)
+        audit.record(s, who, "password_set", user.username, scope=user.prison or user.region_code or "")
+    return RedirectResponse("/portal/admin/users?done=password_set", 303)
+
+
 @router.post("/users/{user_id}/{change}")
 def change_user(state: State, who: CsrfChecked, user_id: int, change: str) -> Response:
     users.require_role(who, users.ADMIN)

@@ -87,3 +87,32 @@ def logout(state: State, who: CsrfChecked, bj_portal: Annotated[str | None, Cook
 @router.get("/")
 def home(who: CurrentUser) -> Response:
     return RedirectResponse(MENUS[who.role][0][0], 303)
+
+
+@router.get("/account")
+def account(request: Request, who: CurrentUser) -> Response:
+    return render(request, "account.html", who, title="修改密码")
+
+
+@router.post("/account/password")
+def change_password(request: Request, state: State, who: CsrfChecked, current: Annotated[str, Form(max_length=200)],
+                    password: Annotated[str, Form(max_length=200)],
+                    confirm: Annotated[str, Form(max_length=200)]) -> Response:
+    """Change one's own password (the current one is asked again); every session ends, so sign in anew."""
+    if password != confirm:
+        return render(request, "account.html", who, status_code=400, error="两次输入的新密码不一样", title="修改密码")
+    address = client_address(request)
+    if not state.login_allowed(who.username, address):
+        return render(request, "account.html", who, status_code=429, error="尝试次数太多，请 15 分钟后再试",
+                      title="修改密码")
+    try:
+        with state.runtime.database.session() as s:
+            users.verify_password(s, who.username, current)
+            users.set_password(s, who.user_id, password)
+            audit.record(s, who, "password_set", who.username, "own password")
+    except ForbiddenError:
+        state.login_failed(who.username, address)
+        return render(request, "account.html", who, status_code=403, error="当前密码不正确", title="修改密码")
+    response = RedirectResponse("/portal/login", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/portal")
+    return response
