@@ -509,18 +509,12 @@ def users_list() -> None:
 def users_password(username: str,
                    password_stdin: Annotated[bool, typer.Option(help="从标准输入读密码（脚本用）")] = False) -> None:
     """Set a new password for an account (e.g. the only admin forgot it); its sessions end."""
-    from sqlalchemy import select
-
-    from assistant.services.errors import NotFoundError
-    from assistant.services.users import set_password
-    from assistant.storage.models import User
+    from assistant.services.users import get_by_username, set_password
 
     password = _read_password(password_stdin)
 
     def run(runtime, s):
-        user = s.scalar(select(User).where(User.username == username.strip().lower()))
-        if user is None:
-            raise NotFoundError(f"没有账号 {username}")
+        user = get_by_username(s, username)
         set_password(s, user.id, password)
         _audit(s, "", "password_set", user.username)
     _service(run)
@@ -530,16 +524,10 @@ def users_password(username: str,
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Disable an account (its sessions end at once)."""
-    from sqlalchemy import select
-
-    from assistant.services.errors import NotFoundError
-    from assistant.services.users import set_disabled
-    from assistant.storage.models import User
+    from assistant.services.users import get_by_username, set_disabled
 
     def run(runtime, s):
-        user = s.scalar(select(User).where(User.username == username.strip().lower()))
-        if user is None:
-            raise NotFoundError(f"没有账号 {username}")
+        user = get_by_username(s, username)
         set_disabled(s, user.id, True)
         _audit(s, "", "user_disabled", user.username)
     _service(run)

@@ -111,6 +111,13 @@ def get_user(s: Session, user_id: int) -> User:
     return user
 
 
+def get_by_username(s: Session, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        raise NotFoundError(f"没有账号 {username}")
+    return user
+
+
 def list_users(s: Session) -> list[User]:
     return list(s.scalars(select(User).order_by(User.role, User.username)))
 
