@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import PORTAL_BASE, PORTAL_PASSWORD
@@ -245,6 +246,9 @@ def test_answer_becomes_an_faq_that_the_kiosk_answers_at_once(app, full_runtime)
     elsewhere = full_runtime.answerer.run("出来没钱了临时救助找谁", WENGNIUTE)
     assert all(faq_id not in p.item_ids for p in elsewhere.parts)
     assert faq_id in bureau.get("/portal/bureau/faq").text
+    knowledge = bureau.get("/portal/bureau/knowledge").text
+    due = datetime.now(UTC).date() + timedelta(days=365)
+    assert "涟源临时救助去哪里申请？" in knowledge and str(due) in knowledge
     assert bureau.post(faq_url, data=form).status_code == 409  # published entries are not edited as drafts
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,10 +105,18 @@ def get_record(s: Session, faq_id: str, region_code: str | None) -> FaqRecord:
     return record
 
 
+REVIEW_AFTER = timedelta(days=365)
+
+
 def as_mapping(record: FaqRecord, status: str | None = None) -> dict:
-    return {"id": record.id, "region": record.region_code, "topics": list(record.topics),
-            "status": status or record.status, "question": record.question,
-            "paraphrases": list(record.paraphrases), "answer": record.answer, "sources": list(record.sources)}
+    """The record in the FAQ file format; an approved entry is reviewed on approval and due a year later."""
+    mapping = {"id": record.id, "region": record.region_code, "topics": list(record.topics),
+               "status": status or record.status, "question": record.question,
+               "paraphrases": list(record.paraphrases), "answer": record.answer, "sources": list(record.sources)}
+    if mapping["status"] == "approved":
+        reviewed = (record.approved_at or datetime.now(UTC)).date()
+        mapping |= {"reviewed": reviewed, "review_due": reviewed + REVIEW_AFTER}
+    return mapping
 
 
 def validate_record(kb: KnowledgeBase, record: FaqRecord, status: str) -> FaqEntry:
@@ -128,7 +136,7 @@ def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code:
         raise StateError(f"问答 {faq_id} 已经发布")
     if len(record.paraphrases) < MIN_PARAPHRASES:
         raise InvalidError(f"发布前请至少补充 {MIN_PARAPHRASES} 种口语问法（现在 {len(record.paraphrases)} 种）")
-    entry = validate_record(kb, record, "approved")
+    entry = validate_record(kb, record, "approved")  # approving is reviewing: dated today, due in a year
     record.status = "approved"
     record.approved_by = actor
     record.approved_at = datetime.now(UTC)
