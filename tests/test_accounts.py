@@ -115,6 +115,9 @@ def test_county_statistics_by_week_topic_and_unanswered_theme(db):
         stats = county_stats(s, "431382")
         assert (stats.total, stats.answered, stats.flagged, stats.out_of_scope) == (5, 2, 2, 1)
         assert stats.by_week == [("2026-W47", 3), ("2026-W48", 2)]
+        assert stats.week_topic_count("2026-W47", "pension") == 1 and stats.week_topic_count("2026-W48", "pension") == 1
+        assert stats.week_topic_count("2026-W47", "（未分类）") == 2
+        assert stats.week_topic_count("2026-W49", "pension") == 0
         assert stats.by_topic[0] == ("（未分类）", 3) and ("pension", 2) in stats.by_topic
         assert [(t.count, t.text) for t in stats.themes][:2] == [(2, "出狱后宅基地还是我的吗"), (1, "养老保险能补交吗")]
         assert stats.answered_share == pytest.approx(0.4)

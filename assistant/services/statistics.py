@@ -34,6 +34,10 @@ class CountyStats:
     by_week: list[tuple[str, int]]  # ISO week label ("2026-W47"), oldest first
     by_topic: list[tuple[str, int]]  # topic key (or NO_TOPIC), commonest first
     themes: list[Theme]
+    by_week_topic: dict[tuple[str, str], int]  # (week, topic) → questions
+
+    def week_topic_count(self, week: str, topic: str) -> int:
+        return self.by_week_topic.get((week, topic), 0)
 
     @property
     def answered_share(self) -> float:
@@ -75,8 +79,10 @@ def county_stats(s: Session, region_code: str, since: date | None = None, until:
     rows = list(s.execute(query.order_by(Question.asked_at)))
     weeks: Counter[str] = Counter(week_label(r.asked_at.date()) for r in rows)
     topics: Counter[str] = Counter(r.topic or NO_TOPIC for r in rows)
+    cells: Counter[tuple[str, str]] = Counter((week_label(r.asked_at.date()), r.topic or NO_TOPIC) for r in rows)
     unanswered = [(r.text, r.topic) for r in rows if r.status == "flagged" or r.unresolved]
     status = Counter(r.status for r in rows)
     return CountyStats(total=len(rows), answered=status["answered"], flagged=status["flagged"],
                        out_of_scope=status["out_of_scope"], by_week=sorted(weeks.items()),
-                       by_topic=topics.most_common(), themes=unanswered_themes(unanswered, theme_limit))
+                       by_topic=topics.most_common(), themes=unanswered_themes(unanswered, theme_limit),
+                       by_week_topic=dict(cells))
