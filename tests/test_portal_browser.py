@@ -66,6 +66,10 @@ def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, br
     answer = full_runtime.answerer.run("出来想学厨师去哪学", "431382")
     assert any(record.id in p.item_ids for p in answer.parts)
 
+    bureau.goto(f"{base}/portal/bureau/stats")
+    assert bureau.get_by_role("heading", name="每周各主题的提问数").is_visible()
+    bureau.screenshot(path=str(SHOTS / "11-bureau-stats.png"), full_page=True)
+
     prison = sign_in(browser, base, account(full_runtime, "prison", prison="雁北监狱"))
     assert prison.url.endswith("/portal/prison/deliveries")
     item = prison.locator("article", has_text=text)
