@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Cookie, Depends, Header, Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assistant.api.state import ServiceState
 from assistant.services import kiosks, users
-from assistant.services.errors import UnavailableError
+from assistant.services.errors import ForbiddenError, UnavailableError
 
 
 def get_state(request: Request) -> ServiceState:
@@ -41,10 +42,28 @@ def get_db(state: State) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
+def _checked(state: ServiceState, key: tuple, check):
+    """Run a database check; while the database is unreachable, fall back to the same check's recent success."""
+    try:
+        value = check()
+    except OperationalError:
+        remembered = state.last_known_good.recall(key)
+        if remembered is None:
+            raise
+        return remembered
+    except ForbiddenError:
+        state.last_known_good.forget(key)
+        raise
+    state.last_known_good.remember(key, value)
+    return value
+
+
 def get_kiosk(state: State, x_kiosk_token: Annotated[str | None, Header()] = None) -> kiosks.KioskInfo:
     """The calling kiosk, checked in a short transaction of its own (no lock held during the request)."""
-    with state.runtime.database.session() as s:
-        return kiosks.info(kiosks.authenticate(s, x_kiosk_token))
+    def check() -> kiosks.KioskInfo:
+        with state.runtime.database.session() as s:
+            return kiosks.info(kiosks.authenticate(s, x_kiosk_token))
+    return _checked(state, ("kiosk", kiosks.token_hash(x_kiosk_token or "")), check)
 
 
 CurrentKiosk = Annotated[kiosks.KioskInfo, Depends(get_kiosk)]
@@ -52,9 +71,11 @@ CurrentKiosk = Annotated[kiosks.KioskInfo, Depends(get_kiosk)]
 
 def get_kiosk_session(state: State, kiosk: CurrentKiosk,
                       x_kiosk_session: Annotated[str | None, Header()] = None) -> kiosks.SessionInfo:
-    with state.runtime.database.session() as s:
-        sess = kiosks.current_session(s, kiosk, x_kiosk_session)
-        return kiosks.SessionInfo(sess.region_code, sess.inmate_number)
+    def check() -> kiosks.SessionInfo:
+        with state.runtime.database.session() as s:
+            sess = kiosks.current_session(s, kiosk, x_kiosk_session)
+            return kiosks.SessionInfo(sess.region_code, sess.inmate_number)
+    return _checked(state, ("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")), check)
 
 
 CurrentSession = Annotated[kiosks.SessionInfo, Depends(get_kiosk_session)]

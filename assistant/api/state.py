@@ -10,8 +10,10 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from assistant.api.last_known_good import LastKnownGood
 from assistant.privacy.redact import redact
 from assistant.runtime import Runtime
+from assistant.services.kiosks import SESSION_IDLE
 from assistant.services.questions import QuestionLog
 from assistant.storage.spool import Spool
 
@@ -31,6 +33,7 @@ class ServiceState:
         self.error: str | None = None
         self.started = time.time()
         self.warmup_seconds: float | None = None
+        self.last_known_good = LastKnownGood(SESSION_IDLE.total_seconds())  # kiosk checks, for database outages
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
