@@ -41,3 +41,20 @@ def test_place_names_and_common_words_are_not_taken_for_names(full_regions):
     for text in ("林西出来的人能办低保吗", "我是林西的，想问医保", "石家庄打工的工钱", "黄金周能探视吗", "汤圆"):
         assert redact(text, keep) == text
     assert redact("林西县的张伟说可以", keep) == "林西县的【姓名】说可以"
+
+
+def test_database_errors_never_carry_question_text(tmp_path):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from assistant.storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as c:
+        c.execute(text("create table t (a text unique)"))
+        c.execute(text("insert into t values (:a)"), {"a": "我的减刑什么时候批"})
+    with pytest.raises(IntegrityError) as caught, engine.begin() as c:
+        c.execute(text("insert into t values (:a)"), {"a": "我的减刑什么时候批"})
+    assert "减刑" not in str(caught.value) and "hidden" in str(caught.value)
+    engine.dispose()
