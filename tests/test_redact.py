@@ -44,7 +44,6 @@ def test_place_names_and_common_words_are_not_taken_for_names(full_regions):
 
 
 def test_database_errors_never_carry_question_text(tmp_path):
-    import pytest
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
