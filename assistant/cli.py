@@ -478,16 +478,16 @@ def users_add(username: str,
               county: Annotated[str | None, typer.Option(help="县（区）名称或代码（bureau 账号必填）")] = None,
               password_stdin: Annotated[bool, typer.Option(help="从标准输入读密码（脚本用）")] = False) -> None:
     """Create a portal account, e.g. the first admin: assistant users add admin --role admin."""
-    from assistant.services.users import add_user
+    from assistant.services.users import add_user, principal
 
     password = _read_password(password_stdin)
 
     def run(runtime, s):
         code = _region_code(runtime, county) if county else None
-        counties = [r.code for r in runtime.regions.all() if r.level == "county"]
+        counties = [r.code for r in runtime.regions.counties()]
         user = add_user(s, username, password, role, name, prison, code, known_regions=counties)
-        _audit(s, "", "user_added", user.username, f"{role} {user.prison or user.region_code or ''}",
-               scope=user.prison or user.region_code or "")
+        scope = principal(user).scope
+        _audit(s, "", "user_added", user.username, f"{role} {scope}", scope=scope)
         return user
     user = _service(run)
     typer.echo(f"已新建账号 {user.username}（{role}）。登录地址：/portal/login")

@@ -49,6 +49,10 @@ class RegionTree:
     def all(self) -> list[Region]:
         return list(self._regions.values())
 
+    def counties(self) -> list[Region]:
+        """The county-level regions: the ones a bureau account and an FAQ sheet are bound to."""
+        return [r for r in self._regions.values() if r.level == "county"]
+
     def resolve(self, query: str) -> Region:
         """Find a region by code, official name or alias; raise UnknownRegionError with close matches."""
         key = query.strip()

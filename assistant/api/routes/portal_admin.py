@@ -17,7 +17,7 @@ router = APIRouter(prefix="/portal/admin", include_in_schema=False)
 
 @router.get("/users")
 def user_list(request: Request, who: AdminUser, db: DB, state: State) -> Response:
-    counties = [r for r in state.runtime.regions.all() if r.level == "county"]
+    counties = state.runtime.regions.counties()
     return render(request, "admin_users.html", who, users=users.list_users(db), role_names=users.ROLE_NAMES,
                   counties=counties, title="账号")
 
@@ -29,11 +29,11 @@ def add_user(state: State, who: CsrfChecked, username: Annotated[str, Form(max_l
              region_code: Annotated[str, Form(max_length=6)] = "") -> Response:
     users.require_role(who, users.ADMIN)
     runtime = state.runtime
-    counties = [r.code for r in runtime.regions.all() if r.level == "county"]
+    counties = [r.code for r in runtime.regions.counties()]
     with runtime.database.session() as s:
         user = users.add_user(s, username, password, role, display_name, prison, region_code, known_regions=counties)
-        audit.record(s, who, "user_added", user.username, f"{role} {user.prison or user.region_code or ''}",
-                     scope=user.prison or user.region_code or "")
+        scope = users.principal(user).scope
+        audit.record(s, who, "user_added", user.username, f"{role} {scope}", scope=scope)
     return RedirectResponse("/portal/admin/users?done=user_added", 303)
 
 
@@ -45,7 +45,7 @@ def reset_password(state: State, who: CsrfChecked, user_id: int,
     with state.runtime.database.session() as s:
         users.set_password(s, user_id, password)
         user = users.get_user(s, user_id)
-        audit.record(s, who, "password_set", user.username, scope=user.prison or user.region_code or "")
+        audit.record(s, who, "password_set", user.username, scope=users.principal(user).scope)
     return RedirectResponse("/portal/admin/users?done=password_set", 303)
 
 
@@ -58,7 +58,7 @@ def change_user(state: State, who: CsrfChecked, user_id: int, change: str) -> Re
         raise InvalidError("不能停用自己的账号")
     with state.runtime.database.session() as s:
         user = users.set_disabled(s, user_id, change == "disable")
-        audit.record(s, who, f"user_{change}d", user.username, scope=user.prison or user.region_code or "")
+        audit.record(s, who, f"user_{change}d", user.username, scope=users.principal(user).scope)
     return RedirectResponse("/portal/admin/users?done=user_changed", 303)
 
 

@@ -57,7 +57,7 @@ def deliver(state: State, who: CsrfChecked, followup_id: int) -> Response:
 @router.get("/sheets")
 def sheets_form(request: Request, who: PrisonUser, state: State) -> Response:
     runtime = state.runtime
-    counties = [r for r in runtime.regions.all() if r.level == "county"]
+    counties = runtime.regions.counties()
     return render(request, "prison_sheets.html", who, counties=counties, topics=list(runtime.kb.topics.values()),
                   title="打印问答单")
 
