@@ -100,7 +100,7 @@ def test_traditional_chinese_is_understood_like_simplified(full_runtime):
 
 
 def test_hostile_text_from_the_kiosk_is_inert_in_the_bureau_portal(hostile_app, kiosk_headers, full_runtime):
-    marker = uuid.uuid4().hex[:8]
+    marker = "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:8])  # letters: redaction keeps them
     client = TestClient(hostile_app, base_url=BASE)
     text = f"我的减刑{marker}什么时候批<script>alert('{marker}')</script>"
     r = client.post("/api/ask", json={"question": text}, headers=kiosk_headers)
