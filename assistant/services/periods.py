@@ -1,8 +1,9 @@
-"""Dates typed into filters (YYYY-MM-DD), checked with clear messages."""
+"""Dates typed into filters (YYYY-MM-DD), checked with clear messages, and the period filter built from them."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from assistant.services.errors import InvalidError
 
@@ -32,3 +33,12 @@ def day_start(day: date) -> datetime:
 def day_after(day: date) -> datetime:
     """Midnight UTC after `day` (the exclusive upper bound of an inclusive period)."""
     return datetime.combine(day + timedelta(days=1), time.min, UTC)
+
+
+def within(query: Any, column: Any, start: date | None, end: date | None) -> Any:
+    """`query` limited to rows whose `column` falls in the days [start, end], `end` inclusive (UTC days)."""
+    if start:
+        query = query.where(column >= day_start(start))
+    if end:
+        query = query.where(column < day_after(end))
+    return query

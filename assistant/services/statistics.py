@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.services.grouping import is_near_duplicate
-from assistant.services.periods import day_after, day_start
+from assistant.services.periods import within
 from assistant.storage.models import Question
 
 NO_TOPIC = "（未分类）"
@@ -72,11 +72,7 @@ def county_stats(s: Session, region_code: str, since: date | None = None, until:
     """Statistics of one county's logged questions in [since, until] (inclusive days, UTC)."""
     query = select(Question.asked_at, Question.topic, Question.status, Question.unresolved, Question.text).where(
         Question.region_code == region_code)
-    if since:
-        query = query.where(Question.asked_at >= day_start(since))
-    if until:
-        query = query.where(Question.asked_at < day_after(until))
-    rows = list(s.execute(query.order_by(Question.asked_at)))
+    rows = list(s.execute(within(query, Question.asked_at, since, until).order_by(Question.asked_at)))
     weeks: Counter[str] = Counter(week_label(r.asked_at.date()) for r in rows)
     topics: Counter[str] = Counter(r.topic or NO_TOPIC for r in rows)
     cells: Counter[tuple[str, str]] = Counter((week_label(r.asked_at.date()), r.topic or NO_TOPIC) for r in rows)

@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 from assistant.services.errors import InvalidError
+from assistant.services.periods import within
 from assistant.storage.models import Question
 
 TITLE = "出狱后常见问题解答"
@@ -273,21 +274,11 @@ def _topic_keys(kb: KnowledgeBase, topics: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _window(req: SheetRequest) -> tuple[datetime | None, datetime | None]:
-    """The period as [start, end) in UTC, `until` inclusive (the same convention as the exports)."""
-    start = datetime.combine(req.since, time.min, UTC) if req.since else None
-    end = datetime.combine(req.until + timedelta(days=1), time.min, UTC) if req.until else None
-    return start, end
-
-
 def count_asked(s: Session, region_code: str, req: SheetRequest, faq_ids: set[str]) -> Counter[str]:
     """How many logged questions from `region_code` in the period were answered from each of `faq_ids`."""
-    query = select(Question.items).where(Question.region_code == region_code)
-    start, end = _window(req)
-    if start:
-        query = query.where(Question.asked_at >= start)
-    if end:
-        query = query.where(Question.asked_at < end)
+    # UTC days, `until` inclusive: the same convention as the exports
+    query = within(select(Question.items).where(Question.region_code == region_code), Question.asked_at,
+                   req.since, req.until)
     if req.prison:
         query = query.where(Question.prison == req.prison)
     counts: Counter[str] = Counter()

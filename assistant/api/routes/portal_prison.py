@@ -15,7 +15,7 @@ from assistant.api.errors import portal_error
 from assistant.api.templating import render
 from assistant.services import audit, followups, users
 from assistant.services.exports import STATUS_NAMES
-from assistant.services.periods import day_after, day_start, parse_period
+from assistant.services.periods import parse_period, within
 from assistant.storage.models import Question
 
 router = APIRouter(prefix="/portal/prison", include_in_schema=False)
@@ -27,11 +27,8 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
               until: Annotated[str | None, Query(max_length=20)] = None,
               status: Annotated[str | None, Query(pattern="^(|answered|flagged|out_of_scope)$")] = None) -> Response:
     start, end = parse_period(since, until)
-    query = select(Question).where(Question.prison == who.prison).order_by(Question.asked_at.desc(), Question.id.desc())
-    if start:
-        query = query.where(Question.asked_at >= day_start(start))
-    if end:
-        query = query.where(Question.asked_at < day_after(end))
+    query = within(select(Question).where(Question.prison == who.prison), Question.asked_at, start, end)
+    query = query.order_by(Question.asked_at.desc(), Question.id.desc())
     if status:
         query = query.where(Question.status == status)
     rows = list(db.scalars(query.limit(PAGE_ROWS + 1)))
