@@ -131,3 +131,15 @@ async def check_csrf(request: Request, who: CurrentUser) -> users.Principal:
 
 
 CsrfChecked = Annotated[users.Principal, Depends(check_csrf)]
+
+
+def _form_role(*roles: str):
+    def check(who: CsrfChecked) -> users.Principal:
+        users.require_role(who, *roles)
+        return who
+    return check
+
+
+BureauForm = Annotated[users.Principal, Depends(_form_role(users.BUREAU))]
+PrisonForm = Annotated[users.Principal, Depends(_form_role(users.PRISON))]
+AdminForm = Annotated[users.Principal, Depends(_form_role(users.ADMIN))]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assistant.api.deps import DB, AdminUser, CsrfChecked, State
+from assistant.api.deps import DB, AdminForm, AdminUser, State
 from assistant.api.templating import render
 from assistant.services import audit, users
 from assistant.services.errors import InvalidError, NotFoundError
@@ -23,11 +23,10 @@ def user_list(request: Request, who: AdminUser, db: DB, state: State) -> Respons
 
 
 @router.post("/users")
-def add_user(state: State, who: CsrfChecked, username: Annotated[str, Form(max_length=60)],
+def add_user(state: State, who: AdminForm, username: Annotated[str, Form(max_length=60)],
              password: Annotated[str, Form(max_length=200)], role: Annotated[str, Form(max_length=20)],
              display_name: Annotated[str, Form(max_length=100)] = "", prison: Annotated[str, Form(max_length=100)] = "",
              region_code: Annotated[str, Form(max_length=6)] = "") -> Response:
-    users.require_role(who, users.ADMIN)
     runtime = state.runtime
     counties = [r.code for r in runtime.regions.counties()]
     with runtime.database.session() as s:
@@ -38,10 +37,9 @@ def add_user(state: State, who: CsrfChecked, username: Annotated[str, Form(max_l
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(state: State, who: CsrfChecked, user_id: int,
+def reset_password(state: State, who: AdminForm, user_id: int,
                    password: Annotated[str, Form(max_length=200)]) -> Response:
     """Set a new password for an account (e.g. forgotten); its sessions end."""
-    users.require_role(who, users.ADMIN)
     with state.runtime.database.session() as s:
         users.set_password(s, user_id, password)
         user = users.get_user(s, user_id)
@@ -50,8 +48,7 @@ def reset_password(state: State, who: CsrfChecked, user_id: int,
 
 
 @router.post("/users/{user_id}/{change}")
-def change_user(state: State, who: CsrfChecked, user_id: int, change: str) -> Response:
-    users.require_role(who, users.ADMIN)
+def change_user(state: State, who: AdminForm, user_id: int, change: str) -> Response:
     if change not in ("disable", "enable"):
         raise NotFoundError("没有这项操作")
     if user_id == who.user_id:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, BureauUser, CsrfChecked, State
+from assistant.api.deps import DB, BureauForm, BureauUser, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
 from assistant.services import audit, bureau_contacts, faq, followups, users
@@ -25,11 +25,6 @@ from assistant.storage.models import BureauContact, FaqRecord
 router = APIRouter(prefix="/portal/bureau", include_in_schema=False)
 QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": None}
 MAX_PARAPHRASES = 30
-
-
-def _bureau(who: users.Principal) -> users.Principal:
-    users.require_role(who, users.BUREAU)
-    return who
 
 
 @router.get("/queue")
@@ -50,9 +45,8 @@ def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int)
 
 
 @router.post("/followups/{followup_id}/answer")
-def answer(state: State, who: CsrfChecked, followup_id: int,
+def answer(state: State, who: BureauForm, followup_id: int,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
-    _bureau(who)
     with state.runtime.database.session() as s:
         ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
         audit.record(s, who, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {answer[:500]}")
@@ -60,8 +54,7 @@ def answer(state: State, who: CsrfChecked, followup_id: int,
 
 
 @router.post("/followups/{followup_id}/close")
-def close(state: State, who: CsrfChecked, followup_id: int, note: Annotated[str, Form(max_length=500)]) -> Response:
-    _bureau(who)
+def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, Form(max_length=500)]) -> Response:
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
@@ -71,8 +64,7 @@ def close(state: State, who: CsrfChecked, followup_id: int, note: Annotated[str,
 
 
 @router.post("/followups/{followup_id}/draft")
-def draft(state: State, who: CsrfChecked, followup_id: int) -> Response:
-    _bureau(who)
+def draft(state: State, who: BureauForm, followup_id: int) -> Response:
     with state.runtime.database.session() as s:
         record = faq.draft_from_followup(s, state.runtime.kb, followup_id, who.username,
                                          region_code=who.region_code)
@@ -113,7 +105,7 @@ def clean_lines(text: str) -> list[str]:
 
 
 @router.post("/faq/{faq_id}")
-def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
+def faq_save(request: Request, state: State, who: BureauForm, faq_id: str,
              question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
              paraphrases: Annotated[str, Form(max_length=5000)] = "",
              topics: Annotated[list[str] | None, Form()] = None,
@@ -123,7 +115,6 @@ def faq_save(request: Request, state: State, who: CsrfChecked, faq_id: str,
              src_version: Annotated[list[str] | None, Form()] = None,
              action: Annotated[str, Form(pattern="^(save|approve)$")] = "save") -> Response:
     """Save the draft (always kept), then approve and publish it if asked; problems are shown on the form."""
-    _bureau(who)
     runtime = state.runtime
     unknown = [t for t in topics or [] if t not in runtime.kb.topics]
     if unknown:
@@ -159,11 +150,10 @@ def contact_form(request: Request, who: BureauUser, db: DB, state: State) -> Res
 
 
 @router.post("/contact")
-def contact_save(state: State, who: CsrfChecked, name: Annotated[str, Form(max_length=300)] = "",
+def contact_save(state: State, who: BureauForm, name: Annotated[str, Form(max_length=300)] = "",
                  phone: Annotated[str, Form(max_length=300)] = "", address: Annotated[str, Form(max_length=300)] = "",
                  hours: Annotated[str, Form(max_length=300)] = "") -> Response:
     """Save the county's contact details and put them live on the kiosks and sheets at once."""
-    _bureau(who)
     runtime = state.runtime
     with runtime.database.session() as s:
         row = bureau_contacts.save_contact(s, who.region_code, {"name": name, "phone": phone, "address": address,

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, CsrfChecked, PrisonUser, State
+from assistant.api.deps import DB, PrisonForm, PrisonUser, State
 from assistant.api.downloads import attachment
 from assistant.api.errors import portal_error
 from assistant.api.templating import render
-from assistant.services import audit, followups, users
+from assistant.services import audit, followups
 from assistant.services.exports import STATUS_NAMES
 from assistant.services.periods import parse_period, within
 from assistant.storage.models import Question
@@ -43,8 +43,7 @@ def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
 
 
 @router.post("/followups/{followup_id}/deliver")
-def deliver(state: State, who: CsrfChecked, followup_id: int) -> Response:
-    users.require_role(who, users.PRISON)
+def deliver(state: State, who: PrisonForm, followup_id: int) -> Response:
     with state.runtime.database.session() as s:
         followups.deliver_followup(s, followup_id, who.username, prison=who.prison)
         audit.record(s, who, "followup_delivered", f"followup:{followup_id}")
