@@ -170,8 +170,15 @@ def ask(
     prison: Annotated[str, typer.Option(help="监狱名称（记录用）")] = "",
     kiosk: Annotated[str, typer.Option(help="终端编号（记录用）")] = "cli",
     inmate: Annotated[str | None, typer.Option(help="服刑人员编号（仅监狱可见，可不填）")] = None,
+    conversation: Annotated[bool, typer.Option(
+        "--conversation", help="标准输入的每行是同一段对话的下一轮（空行开始新的对话）")] = False,
 ) -> None:
-    """Answer a question (or one question per line from stdin) for an asker from COUNTY."""
+    """Answer a question (or one question per line from stdin) for an asker from COUNTY.
+
+    With --conversation each line is the next turn of one conversation: a follow-up such as "那我女儿呢？"
+    is resolved against the earlier turns; an empty line starts a new conversation.
+    """
+    from assistant.dialogue.resolve import Context
     from assistant.services.questions import AskContext, QuestionLog
     from assistant.storage.spool import Spool
 
@@ -184,20 +191,29 @@ def ask(
         answerer = runtime.answerer
     except KnowledgeError as exc:
         raise _err(str(exc)) from exc
+    if conversation and question is not None:
+        raise _err("--conversation 从标准输入逐行读取，不接受问题参数 (reads turns from stdin)", 2)
     questions = [question] if question is not None else (line.strip() for line in sys.stdin)
+    context = Context()
     for q in questions:
         if not q or not q.strip():
             if question is not None:
                 raise _err("问题不能为空 (empty question)", 2)
+            context = Context()  # an empty line starts a new conversation
             continue
-        answer = answerer.run(q, code)
+        answer = answerer.run(q, code, context if conversation else None)
+        context = answer.context or Context()
         if qlog is not None:
             logged = qlog.record(answer, ctx)
             answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
         if as_json:
             typer.echo(json.dumps(answer.public(), ensure_ascii=False))
             continue
+        if answer.resolved_question and answer.resolved_question != q.strip():
+            typer.echo(f"（按“{answer.resolved_question}”理解）")
         typer.echo(f"【{answer.status}】{answer.answer}")
+        for i, choice in enumerate(answer.suggestions, 1):
+            typer.echo(f"  {i}. {choice.question}")
         for s in answer.sources:
             typer.echo(f"  来源：{s.citation}（适用：{s.region}）")
         if answer.alert:
@@ -222,12 +238,28 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="print figures as JSON")] = False,
     details: Annotated[Path | None, typer.Option(help="write one JSON line per question here")] = None,
 ) -> None:
-    """Run a labelled question file: accuracy per status, recall@1/@5, MRR, confusion."""
-    from assistant.evaluation import evaluate
+    """Run a labelled question file: accuracy per status, recall@1/@5, MRR, confusion.
+
+    A file of labelled conversations (lines with "turns") is run turn by turn with the context carried:
+    follow-ups answered right, context-free ellipsis answered, topic switches right.
+    """
+    from assistant.evaluation import (
+        LabelError,
+        evaluate,
+        evaluate_conversations,
+        is_conversation_file,
+        read_conversations,
+    )
 
     runtime = _runtime()
-    labels = _labels(file)
-    report, rows = evaluate(runtime.answerer, runtime.regions, labels)
+    if file.exists() and is_conversation_file(file):
+        try:
+            conversations = read_conversations(file)
+        except LabelError as exc:
+            raise _err(str(exc), 2) from exc
+        report, rows = evaluate_conversations(runtime.answerer, runtime.regions, conversations)
+    else:
+        report, rows = evaluate(runtime.answerer, runtime.regions, _labels(file))
     if details:
         details.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else report.render())
@@ -239,13 +271,21 @@ def calibrate(
     out: Annotated[Path | None, typer.Option(help="where to write the thresholds")] = None,
 ) -> None:
     """Choose decision thresholds on a labelled calibration set (not the eval set) and save them."""
+    from dataclasses import replace
+
     from assistant.answering.calibration import calibrate as fit
-    from assistant.answering.calibration import collect
+    from assistant.answering.calibration import collect, encoded_once, fit_ranking
     from assistant.answering.decision import DEFAULT_CALIBRATION
 
     runtime = _runtime()
-    rows = collect(runtime.answerer, runtime.regions, _labels(file))
-    result = fit(rows)
+    labels = _labels(file)
+    answerer = runtime.answerer
+    with encoded_once(answerer):
+        weights, recall = fit_ranking(answerer, runtime.regions, labels)
+        answerer.searcher.weights = weights
+        rows = collect(answerer, runtime.regions, labels)
+    result = fit(rows, replace(answerer.calibration, ranking=weights))
+    result = replace(result, recall_at_1=recall)
     target = out or runtime.settings.calibration_path or DEFAULT_CALIBRATION
     result.calibration.save(target)
     typer.echo(result.summary)

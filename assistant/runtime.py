@@ -30,6 +30,7 @@ from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
 from assistant.text.analyzer import Analyzer
+from assistant.text.conditions import ConditionDetector
 from assistant.text.signals import SignalDetector
 
 log = logging.getLogger(__name__)
@@ -180,5 +181,7 @@ class Runtime:
     @cached_property
     def answerer(self) -> Answerer:
         index = self.ensure_index()
-        searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions)
+        conditions = ConditionDetector(self.kb.lexicon.conditions)
+        searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions, conditions=conditions,
+                                  weights=self.calibration.ranking)
         return Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration)

@@ -40,7 +40,8 @@ def test_ask_json_from_stdin_end_to_end(cli_env):
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["answered", "out_of_scope", "flagged"]
     first = rows[0]
-    assert set(first) == {"question", "county", "status", "answer", "sources", "alert", "parts", "followup_id"}
+    assert set(first) == {"question", "county", "status", "answer", "sources", "alert", "parts", "followup_id",
+                          "suggestions", "resolved_question"}
     assert first["county"] == "涟源市" and first["sources"][0]["citation"] and first["sources"][0]["region"]
     assert first["parts"][0]["status"] == "answered" and first["followup_id"] is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering.calibration import Row, calibrate, utility
+from assistant.answering.calibration import PartRow, Row, calibrate, score_grid, utility
 from assistant.answering.decision import Calibration, Features, RouteFeatures, RouteThresholds, decide
 from assistant.evaluation import Labelled
 
@@ -51,7 +51,7 @@ def test_calibration_round_trips_through_json(tmp_path: Path):
 
 def _row(status: str, relevance: float, coverage: float, target: str | None, expected=(), domain=1) -> Row:
     f = features(faq=RouteFeatures(relevance, coverage, 0.02), chunk=None, domain=domain)
-    return Row(Labelled("q", "全国", status, tuple(expected)), ((f, target, None),))
+    return Row(Labelled("q", "全国", status, tuple(expected)), (PartRow(f, target, None),))
 
 
 def test_calibration_separates_answerable_from_unanswerable_and_penalises_wrong_answers():
@@ -71,3 +71,43 @@ def test_answer_with_the_wrong_source_counts_as_wrong():
     rows = [_row("answered", 0.95, 0.8, "wrong", ["right"])]
     objective, accuracy = utility(rows, CAL)
     assert accuracy == 0.0 and objective < 0
+
+
+def test_choices_are_offered_when_no_answer_is_confident_but_entries_are_plausible():
+    cal = Calibration(RouteThresholds(0.95, 0.3), RouteThresholds(0.99, 0.5), 0.86, suggest_relevance=0.90)
+    unsure = Features(RouteFeatures(0.92, 0.5, 0.0), None, 1, False, False, offered=(0.92, 0.91, 0.85))
+    d = decide(unsure, cal)
+    assert (d.status, d.suggestions) == ("suggested", 2)
+    # nothing plausible enough: flagged as before; own-case questions are never offered choices
+    assert decide(Features(RouteFeatures(0.88, 0.5), None, 1, False, False, offered=(0.88,)), cal).status == "flagged"
+    assert decide(Features(RouteFeatures(0.92, 0.5), None, 1, True, False, offered=(0.92,)), cal).status == "flagged"
+
+
+def test_an_item_defined_by_a_condition_the_question_lacks_never_answers():
+    strong = RouteFeatures(0.99, 1.0, 0.1, confidence=5.0)
+    assert strong.passes(CAL.faq)
+    assert not RouteFeatures(0.99, 1.0, 0.1, confidence=5.0, missing_condition=True).passes(CAL.faq)
+
+
+def test_relative_confidence_threshold_blocks_an_answer_that_does_not_stand_out():
+    t = RouteThresholds(0.90, 0.3, min_confidence=2.0)
+    assert RouteFeatures(0.95, 0.5, 0.02, confidence=2.5).passes(t)
+    assert not RouteFeatures(0.95, 0.5, 0.02, confidence=1.0).passes(t)
+
+
+def test_threshold_grid_follows_the_scores_the_model_produces():
+    narrow = score_grid([0.85 + i * 0.001 for i in range(100)])
+    wide = score_grid([0.2 + i * 0.006 for i in range(100)])
+    assert narrow.min() >= 0.85 and narrow.max() <= 0.95
+    assert wide.min() < 0.3 and wide.max() > 0.7  # a model with wider scores gets a wider search
+
+
+def test_offering_the_right_choice_scores_better_than_a_needless_flag_and_a_wrong_choice_worse():
+    f = Features(RouteFeatures(0.92, 0.5, 0.0), None, 1, False, False, offered=(0.92,))
+    right = [Row(Labelled("q", "全国", "answered", ("a",)), (PartRow(f, "a", None, ("a",)),))]
+    wrong = [Row(Labelled("q", "全国", "answered", ("a",)), (PartRow(f, "b", None, ("b",)),))]
+    offer = Calibration(RouteThresholds(0.99, 0.3), RouteThresholds(0.99, 0.5), 0.86, suggest_relevance=0.9)
+    no_offer = Calibration(RouteThresholds(0.99, 0.3), RouteThresholds(0.99, 0.5), 0.86, suggest_relevance=9.0)
+    assert utility(right, offer)[0] > utility(right, no_offer)[0]
+    assert utility(wrong, offer)[0] > utility(wrong, no_offer)[0] - 1  # a wrong list costs less than a wrong answer
+    assert utility(wrong, offer)[0] < utility(right, offer)[0]

@@ -71,15 +71,13 @@ def test_search_is_scoped_to_the_region_chain(mini_runtime: Runtime):
     assert "faq-medical-enrol" in lianyuan and "faq-medical-enrol" in wengniute
 
 
-def test_more_local_source_ranks_first_when_it_answers_the_same_thing(mini_runtime: Runtime):
+def test_locality_never_lifts_a_worse_match(mini_runtime: Runtime):
+    """Search ranks by relevance alone; locality only breaks ties between equal answers (pipeline.prefer_local)."""
     searcher = mini_runtime.answerer.searcher
     query = searcher.prepare("出狱后医保怎么办")
     cands = searcher.search(query, "431382", (FAQ,))
-    local = next(c for c in cands if c.item.region == "431382")
-    national = next(c for c in cands if c.item.region == "000000")
-    assert local.locality > national.locality
-    if abs(local.relevance - national.relevance) < 0.005:
-        assert cands.index(local) < cands.index(national)
+    assert {c.item.region for c in cands} >= {"431382", "000000"}
+    assert [c.relevance for c in cands] == sorted((c.relevance for c in cands), reverse=True)
 
 
 def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: Runtime):

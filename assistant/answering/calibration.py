@@ -1,31 +1,56 @@
-"""Choose decision thresholds on a labelled calibration set.
+"""Choose ranking weights and decision thresholds on a labelled calibration set.
 
-Retrieval runs once per question; the decision is a pure function of the features, so many
-threshold settings can be tried quickly. The objective weighs errors by their harm: a wrong
-answer (answering what should be flagged, or citing the wrong source) costs 3, dismissing a real
-question as out of scope costs 1, a needless flag costs 1, and every right decision earns 1.
-Thresholds are searched coordinate-wise (FAQ route, passage route, domain cut-off, twice over).
+Ranking weights (coverage, missing-condition penalty) are chosen first, by recall@1 of the expected
+source; questions are encoded once and re-ranked for every weight setting. Then retrieval runs once per
+question and the decision, a pure function of the features, is searched over thresholds taken from the
+range of scores the model actually produces (quantiles), so any encoder calibrates sensibly.
+
+The objective weighs errors by their harm: a wrong answer (answering what should be flagged, or citing
+the wrong source) costs 3, dismissing a real question as out of scope costs 1, a needless flag costs 1,
+and every right decision earns 1. Offering choices earns 0.5 when a right entry is among them and costs
+0.5 otherwise (the asker reads a list; "都不是" still flags the question).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
 from assistant.answering.decision import Calibration, Features, RouteThresholds, decide
-from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
+from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE, SUGGESTED
 from assistant.answering.pipeline import Answerer, overall_status
-from assistant.evaluation import Labelled
+from assistant.evaluation import Labelled, ranked_targets
+from assistant.index.search import RankingWeights
 from assistant.knowledge.regions import RegionTree
 
 WRONG_ANSWER_COST = 3.0
 DISMISS_COST = 1.0
 NEEDLESS_FLAG_COST = 1.0
-RELEVANCE_GRID = np.round(np.arange(0.80, 1.105, 0.005), 3)
+CHOICE_GAIN = 0.5
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-MARGIN_GRID = (0.0, 0.005, 0.01, 0.02)
-DOMAIN_GRID = np.round(np.arange(0.80, 0.96, 0.01), 3)
+MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
+CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
+WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03, 0.06)}
+
+
+def score_grid(values: list[float], n: int = 40) -> np.ndarray:
+    """Thresholds spanning the scores the model produced (so a model with wider scores calibrates too)."""
+    if not values:
+        return np.array([1.0])
+    qs = np.quantile(np.asarray(values), np.linspace(0.02, 0.995, n))
+    return np.unique(np.round(qs, 4))
+
+
+@dataclass(frozen=True)
+class PartRow:
+    features: Features
+    faq: str | None  # target of the best FAQ entry
+    chunk: str | None  # target of the best passage
+    offered: tuple[str, ...] = ()  # targets of the FAQ entries that would be offered as choices
 
 
 @dataclass(frozen=True)
@@ -33,16 +58,23 @@ class Row:
     """One labelled question with the features of each of its parts (retrieval already done)."""
 
     label: Labelled
-    parts: tuple[tuple[Features, str | None, str | None], ...]  # features, top FAQ target, top chunk target
+    parts: tuple[PartRow, ...]
 
 
 def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> list[Row]:
     rows = []
     for label in labels:
         code = regions.resolve(label.county).code
-        _, results, _ = answerer.analyse_question(label.question, code)
-        parts = [(r.features, r.faq[0].item.target if r.faq else None, r.chunks[0].item.target if r.chunks else None)
-                 for r in results]
+        analysis = answerer.analyse_question(label.question, code)
+        parts = []
+        for r in analysis.parts:
+            offered = tuple(c.item.target for c in r.suggestions) if r.suggestions else ()
+            if not offered and r.faq:  # what would be offered if the decision offered choices
+                from assistant.answering.pipeline import MAX_SUGGESTIONS, distinct_answers
+
+                offered = tuple(c.item.target for c in distinct_answers(r.faq, MAX_SUGGESTIONS))
+            parts.append(PartRow(r.features, r.faq[0].item.target if r.faq else None,
+                                 r.chunks[0].item.target if r.chunks else None, offered))
         rows.append(Row(label, tuple(parts)))
     return rows
 
@@ -51,15 +83,18 @@ def utility(rows: list[Row], c: Calibration) -> tuple[float, float]:
     """(objective, accuracy) of calibration `c` on `rows`."""
     total, correct = 0.0, 0
     for row in rows:
-        decisions = [decide(f, c) for f, _, _ in row.parts]
+        decisions = [decide(p.features, c) for p in row.parts]
         predicted = overall_status([d.status for d in decisions])
         label = row.label
         if predicted == ANSWERED:
-            chosen = {faq if d.route == "faq" else chunk for d, (_, faq, chunk) in zip(decisions, row.parts,
-                                                                                      strict=True)}
-            right = label.status == ANSWERED and (not label.expected or bool(chosen & set(label.expected)))
+            chosen = {p.faq if d.route == "faq" else p.chunk for d, p in zip(decisions, row.parts, strict=True)}
+            right = label.status == ANSWERED and (not label.expected or chosen <= set(label.expected))
             total += 1 if right else -WRONG_ANSWER_COST
             correct += right
+        elif predicted == SUGGESTED:
+            offered = {t for d, p in zip(decisions, row.parts, strict=True) for t in p.offered[:d.suggestions]}
+            right = label.status == ANSWERED and bool(offered & set(label.expected))
+            total += CHOICE_GAIN if right else -CHOICE_GAIN
         elif predicted == label.status:
             total += 1
             correct += 1
@@ -76,21 +111,32 @@ class CalibrationResult:
     calibration: Calibration
     objective: float
     accuracy: float
+    recall_at_1: float = 0.0
 
     @property
     def summary(self) -> str:
         c = self.calibration
-        return (f"FAQ: relevance ≥ {c.faq.min_relevance}, coverage ≥ {c.faq.min_coverage}, "
-                f"margin ≥ {c.faq.min_margin}, relevance when dense and BM25 agree ≥ {c.faq.min_relevance_agree}\n"
-                f"passage: relevance ≥ {c.chunk.min_relevance}, coverage ≥ {c.chunk.min_coverage}, "
-                f"margin ≥ {c.chunk.min_margin}, relevance when dense and BM25 agree ≥ {c.chunk.min_relevance_agree}\n"
-                f"domain relevance ≥ {c.domain_relevance}\n"
-                f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}")
+        lines = []
+        for name, t in (("FAQ", c.faq), ("passage", c.chunk)):
+            lines.append(f"{name}: relevance ≥ {t.min_relevance}, coverage ≥ {t.min_coverage}, "
+                         f"margin over a different answer ≥ {t.min_margin}, confidence ≥ {t.min_confidence}, "
+                         f"relevance when dense and BM25 agree ≥ {t.min_relevance_agree}")
+        lines.append(f"domain relevance ≥ {c.domain_relevance}; choices offered from relevance ≥ "
+                     f"{c.suggest_relevance}")
+        lines.append(f"ranking: coverage × {c.ranking.coverage}, missing condition − {c.ranking.missing_condition} "
+                     f"(recall@1 on the calibration set {self.recall_at_1:.3f})")
+        lines.append(f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}")
+        return "\n".join(lines)
+
+
+def _relevances(rows: list[Row], route: str) -> list[float]:
+    return [getattr(p.features, route).relevance for r in rows for p in r.parts if getattr(p.features, route)]
 
 
 def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
     best, best_score = base, utility(rows, base)[0]
-    for rel in RELEVANCE_GRID:
+    grid = score_grid(_relevances(rows, route))
+    for rel in grid:
         for cov in COVERAGE_GRID:
             for margin in MARGIN_GRID:
                 cand = replace(base, **{route: RouteThresholds(float(rel), cov, margin)})
@@ -98,7 +144,13 @@ def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
                 if score > best_score:
                     best, best_score = cand, score
     current: RouteThresholds = getattr(best, route)
-    for agree in RELEVANCE_GRID[current.min_relevance > RELEVANCE_GRID]:
+    for conf in CONFIDENCE_GRID:
+        cand = replace(best, **{route: replace(current, min_confidence=conf)})
+        score = utility(rows, cand)[0]
+        if score > best_score:
+            best, best_score = cand, score
+    current = getattr(best, route)
+    for agree in grid[current.min_relevance > grid]:
         cand = replace(best, **{route: replace(current, min_relevance_agree=float(agree))})
         score = utility(rows, cand)[0]
         if score > best_score:
@@ -107,12 +159,57 @@ def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
 
 
 def calibrate(rows: list[Row], start: Calibration | None = None, rounds: int = 2) -> CalibrationResult:
+    """Thresholds for the decision (ranking weights are kept as in `start`)."""
     c = start or Calibration()
+    all_rel = _relevances(rows, "faq") + _relevances(rows, "chunk")
+    domain_grid = score_grid(all_rel, 30)
     for _ in range(rounds):
         c = _best_route(rows, c, "faq")
         c = _best_route(rows, c, "chunk")
-        c = max((replace(c, domain_relevance=float(d)) for d in DOMAIN_GRID), key=lambda x: utility(rows, x)[0])
+        c = max((replace(c, domain_relevance=float(d)) for d in domain_grid), key=lambda x: utility(rows, x)[0])
+        c = max((replace(c, suggest_relevance=float(d)) for d in [*score_grid(_relevances(rows, "faq"), 30), 9.0]),
+                key=lambda x: utility(rows, x)[0])
     objective, accuracy = utility(rows, c)
     c = replace(c, notes=f"chosen by `assistant calibrate` on {len(rows)} labelled questions; "
                          f"objective {objective:.1f}, accuracy {accuracy:.3f}")
     return CalibrationResult(c, objective, accuracy)
+
+
+def recall_at_1(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> float:
+    hits = n = 0
+    for label in labels:
+        if label.status != ANSWERED or not label.expected:
+            continue
+        n += 1
+        ranked = ranked_targets(answerer.analyse_question(label.question, regions.resolve(label.county).code).parts)
+        hits += bool(ranked) and ranked[0] in label.expected
+    return hits / n if n else 0.0
+
+
+@contextmanager
+def encoded_once(answerer: Answerer) -> Iterator[None]:
+    """Within the block, each distinct question text is encoded once (re-ranking only costs the search)."""
+    searcher = answerer.searcher
+    original = searcher.prepare
+    searcher.prepare = lru_cache(maxsize=None)(original)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        searcher.prepare = original  # type: ignore[method-assign]
+
+
+def fit_ranking(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> tuple[RankingWeights, float]:
+    """The ranking weights with the best recall@1 (use inside `encoded_once`: questions are only re-ranked)."""
+    searcher = answerer.searcher
+    original = searcher.weights
+    best, best_r = original, -1.0
+    try:
+        for cov in WEIGHT_GRID["coverage"]:
+            for miss in WEIGHT_GRID["missing_condition"]:
+                searcher.weights = RankingWeights(cov, miss)
+                r = recall_at_1(answerer, regions, labels)
+                if r > best_r + 1e-9:
+                    best, best_r = searcher.weights, r
+        return best, best_r
+    finally:
+        searcher.weights = original

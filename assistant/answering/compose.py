@@ -28,8 +28,8 @@ def faq_answer(item: Item) -> str:
 
 
 def passage_answer(items: list[Item]) -> str:
-    """Quote the matching passages, each under its heading path."""
-    return "\n\n".join(f"【{item.context}】\n{render_fill_ins(item.text)}" for item in items)
+    """Quote the matching passages as plain text (their heading path is not shown: the sources say where)."""
+    return "\n\n".join(render_fill_ins(item.text) for item in items)
 
 
 def bureau_phrase(region: Region) -> str:
@@ -47,6 +47,14 @@ def flagged_message(bureau: Region, individual: bool) -> str:
 
 def out_of_scope_message() -> str:
     return f"这个问题不在帮教问答能回答的范围里。你可以问{TOPIC_LIST}等方面的问题。"
+
+
+def clarify_message() -> str:
+    return "你是问哪方面的？请点一下下面的方面，或者把问题说完整，比如“我孩子能当兵吗”。"
+
+
+def suggestion_message() -> str:
+    return "这个问题我没有十分把握。你是想问下面哪一个？请点一下；都不是的话，点“都不是”，我把问题转给司法局。"
 
 
 def crisis_message() -> str:

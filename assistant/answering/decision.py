@@ -10,7 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
+from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE, SUGGESTED
+from assistant.index.search import RankingWeights
 
 DEFAULT_CALIBRATION = Path(__file__).with_name("calibration.json")
 
@@ -21,9 +22,11 @@ class RouteThresholds:
 
     min_relevance: float
     min_coverage: float
-    min_margin: float = 0.0
+    min_margin: float = 0.0  # over the best candidate that gives a different answer
     # a lower relevance suffices when the dense and the lexical ranking agree on the item
     min_relevance_agree: float = 1.0
+    # how far the best stands out from the other candidates in scope (standard deviations)
+    min_confidence: float = -99.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Calibration:
     chunk: RouteThresholds = field(default_factory=lambda: RouteThresholds(0.88, 0.45))
     # below this relevance, a question with no domain word is not about release and reintegration
     domain_relevance: float = 0.86
+    # "你是想问……？": approved FAQ entries at least this relevant are offered as choices
+    suggest_relevance: float = 0.93
+    ranking: RankingWeights = field(default_factory=RankingWeights)
     notes: str = ""
 
     def save(self, path: Path) -> None:
@@ -43,8 +49,10 @@ class Calibration:
         if not path.exists():
             return cls()
         raw = json.loads(path.read_text(encoding="utf-8"))
+        defaults = cls()
         return cls(RouteThresholds(**raw["faq"]), RouteThresholds(**raw["chunk"]), raw["domain_relevance"],
-                   raw.get("notes", ""))
+                   raw.get("suggest_relevance", defaults.suggest_relevance),
+                   RankingWeights(**raw.get("ranking", {})), raw.get("notes", ""))
 
 
 @dataclass(frozen=True)
@@ -58,10 +66,13 @@ class RouteFeatures:
     agree: bool = False  # the best item is near the top of both the dense and the BM25 lists
     has_amount: bool = True  # the item states a sum of money
     has_contact: bool = True  # the item states a phone number or address
+    confidence: float = 0.0  # (best − mean of the others) / their standard deviation
+    missing_condition: bool = False  # the item is defined by a condition the question does not name
 
     def passes(self, t: RouteThresholds) -> bool:
         relevant = self.relevance >= t.min_relevance or (self.agree and self.relevance >= t.min_relevance_agree)
-        return relevant and self.coverage >= t.min_coverage and self.margin >= t.min_margin
+        return (relevant and self.coverage >= t.min_coverage and self.margin >= t.min_margin
+                and self.confidence >= t.min_confidence and not self.missing_condition)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class Features:
     crisis: bool
     asks_amount: bool = False
     asks_contact: bool = False
+    # relevance of the best FAQ entries that each say something different (best first): the choices
+    offered: tuple[float, ...] = ()
 
     def lacks_detail(self, route: RouteFeatures) -> bool:
         """The question asks for an amount or contact that the item does not state (never guess it)."""
@@ -88,6 +101,7 @@ class Decision:
     status: str
     route: str | None
     reason: str
+    suggestions: int = 0  # how many of the offered FAQ entries to show (status suggested)
 
 
 def decide(f: Features, c: Calibration) -> Decision:
@@ -108,5 +122,8 @@ def decide(f: Features, c: Calibration) -> Decision:
     if lacking:
         return Decision(FLAGGED, None, "asks for an amount or contact the knowledge base does not state")
     if f.domain_words or f.best_relevance >= c.domain_relevance:
+        n = sum(1 for r in f.offered if r >= c.suggest_relevance)
+        if n:
+            return Decision(SUGGESTED, None, "plausible approved FAQ entries offered as choices", n)
         return Decision(FLAGGED, None, "in the domain, not answerable from the knowledge base")
     return Decision(OUT_OF_SCOPE, None, "not about release and reintegration")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 ANSWERED = "answered"
 FLAGGED = "flagged"
 OUT_OF_SCOPE = "out_of_scope"
+SUGGESTED = "suggested"  # no confident answer, but a few approved FAQ entries are offered as choices
 CRISIS = "crisis"
 
 
@@ -15,6 +17,20 @@ class SourceRef:
     title: str
     citation: str
     region: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An approved FAQ entry offered as a choice ("你是想问……？")."""
+
+    id: str
+    question: str
+    answer: str
+    sources: list[SourceRef]
+
+    def public(self) -> dict:
+        return {"id": self.id, "question": self.question, "answer": self.answer,
+                "sources": [asdict(s) for s in self.sources]}
 
 
 @dataclass
@@ -28,6 +44,8 @@ class PartAnswer:
     reason: str = ""
     crisis: bool = False
     topic: str | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    resolved: str = ""  # the part as searched, after the conversation's context was applied
 
     def public(self) -> dict:
         return {"question": self.question, "status": self.status, "answer": self.answer,
@@ -47,9 +65,14 @@ class Answer:
     region_code: str = ""
     topic: str | None = None
     question_id: int | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    resolved_question: str = ""  # what was searched after earlier turns were taken into account
+    context: Any = None  # the conversation context after this turn (assistant.dialogue.resolve.Context)
 
     def public(self) -> dict:
         """The JSON shape of `assistant ask --json` and the kiosk API."""
         return {"question": self.question, "county": self.county, "status": self.status, "answer": self.answer,
                 "sources": [asdict(s) for s in self.sources], "alert": self.alert,
-                "parts": [p.public() for p in self.parts], "followup_id": self.followup_id}
+                "parts": [p.public() for p in self.parts], "followup_id": self.followup_id,
+                "suggestions": [s.public() for s in self.suggestions],
+                "resolved_question": self.resolved_question or self.question}

@@ -1,14 +1,28 @@
-"""The answering component: question + home county → answer with sources, or an honest flag."""
+"""The answering component: question + home county (+ earlier turns) → answer with sources, choices, or a flag."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from assistant.answering import compose
 from assistant.answering.decision import Calibration, Decision, Features, RouteFeatures, decide
-from assistant.answering.models import ANSWERED, CRISIS, FLAGGED, OUT_OF_SCOPE, Answer, PartAnswer, SourceRef
-from assistant.index.items import CHUNK, FAQ
+from assistant.answering.models import (
+    ANSWERED,
+    CRISIS,
+    FLAGGED,
+    OUT_OF_SCOPE,
+    SUGGESTED,
+    Answer,
+    PartAnswer,
+    SourceRef,
+    Suggestion,
+)
+from assistant.dialogue.resolve import Context, next_context, resolve
+from assistant.dialogue.slots import Slots, expand_coordination, extract, inherit
+from assistant.index.items import CHUNK, FAQ, Item
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
 from assistant.privacy.redact import redact
@@ -17,6 +31,8 @@ from assistant.text.question_split import split_question
 from assistant.text.signals import SignalDetector, has_amount, has_contact
 
 MAX_QUESTION_CHARS = 2000
+MAX_SUGGESTIONS = 3
+TIE = 0.005  # answers that say the same and are this close are equally good: the more local one is shown
 _PLACEHOLDER_RE = re.compile(r"(我|俺)?(的)?(名字)?(叫做|叫|是)?【[^】]*】[，,]?")
 
 
@@ -26,34 +42,96 @@ def without_personal_data(text: str, keep: frozenset[str] = frozenset()) -> str:
     return stripped or text
 
 
+def _provisions(item: Item) -> frozenset[tuple[str, str, str]]:
+    return frozenset((s.title, str(s.article), s.clause or "") for s in item.sources if s.article)
+
+
+def same_answer(a: Item, b: Item) -> bool:
+    """Two items say the same thing: passages of one document section's source, or the same provision cited."""
+    return a.target == b.target or bool(_provisions(a) & _provisions(b))
+
+
+def prefer_local(cands: list[Candidate]) -> list[Candidate]:
+    """Best first; among the answers that say the same as the best and are as good, the most local one."""
+    if len(cands) < 2:
+        return cands
+    best = cands[0]
+    peers = [c for c in cands if c.relevance >= best.relevance - TIE and same_answer(c.item, best.item)]
+    top = max(peers, key=lambda c: (c.locality, c.relevance))
+    return cands if top is best else [top, *(c for c in cands if c is not top)]
+
+
+def relative_confidence(best: float, others: list[float]) -> float:
+    """How many standard deviations the best stands above the other candidates in scope."""
+    if len(others) < 2:
+        return 0.0
+    arr = np.asarray(others, dtype=np.float64)
+    return float((best - arr.mean()) / max(float(arr.std()), 1e-3))
+
+
+def distinct_answers(cands: list[Candidate], limit: int) -> list[Candidate]:
+    """The best candidates that each say something different, best first."""
+    out: list[Candidate] = []
+    for c in cands:
+        if not any(same_answer(c.item, o.item) for o in out):
+            out.append(c)
+            if len(out) == limit:
+                break
+    return out
+
+
 def route_features(cands: list[Candidate]) -> RouteFeatures | None:
-    """Signals of the best candidate of one kind, with its margin over the runner-up."""
+    """Signals of the best candidate of one kind: margin over the best *different* answer, confidence."""
     if not cands:
         return None
     best = cands[0]
-    runner = max((c.relevance for c in cands[1:]), default=best.relevance - 0.1)
+    different = [c.relevance for c in cands[1:] if not same_answer(c.item, best.item)]
+    runner = max(different, default=best.relevance - 0.1)
     # agreement over the merged list of this kind: the best item is first both by meaning and by words
     agree = best is max(cands, key=lambda c: c.dense) and best is max(cands, key=lambda c: c.coverage)
     return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense, agree,
-                         has_amount(best.item.text), has_contact(best.item.text))
+                         has_amount(best.item.text), has_contact(best.item.text),
+                         relative_confidence(best.relevance, [c.relevance for c in cands[1:]]), bool(best.missing))
 
 
 def overall_status(statuses: list[str]) -> str:
-    """answered only when every part is; flagged when any part is; otherwise out_of_scope."""
+    """answered when every part is; flagged when any part is; suggested when any part offers choices."""
     if set(statuses) == {ANSWERED}:
         return ANSWERED
-    return FLAGGED if FLAGGED in statuses else OUT_OF_SCOPE
+    if FLAGGED in statuses:
+        return FLAGGED
+    return SUGGESTED if SUGGESTED in statuses else OUT_OF_SCOPE
+
+
+_RANK = {ANSWERED: 3, SUGGESTED: 2, FLAGGED: 1, OUT_OF_SCOPE: 0}
 
 
 @dataclass
 class PartResult:
     """Everything the decision saw for one part (used by eval and the debug view)."""
 
-    text: str
+    text: str  # what was searched (after context was applied)
     features: Features
     decision: Decision
     faq: list[Candidate]
     chunks: list[Candidate]
+    asked: str = ""  # the asker's words for this part
+    suggestions: list[Candidate] = field(default_factory=list)
+    needs_context: bool = False
+
+
+@dataclass
+class Analysis:
+    """A whole question analysed: the text used, its parts, crisis, and the context for the next turn."""
+
+    text: str
+    parts: list[PartResult]
+    crisis: bool
+    context: Context
+
+    @property
+    def resolved_question(self) -> str:
+        return "；".join(p.text for p in self.parts)
 
 
 class Answerer:
@@ -67,25 +145,56 @@ class Answerer:
         self.calibration = calibration
         self.place_words = regions.place_words()
 
-    def analyse(self, part: str, region_code: str) -> PartResult:
+    def slots(self, text: str) -> Slots:
+        return extract(text, self.searcher.conditions)
+
+    def analyse(self, part: str, region_code: str, asked: str = "") -> PartResult:
         """Retrieve and compute the decision features of one question part."""
         sig = self.signals.run(part)
         query = self.searcher.prepare(part)
         cands = self.searcher.search(query, region_code, (FAQ, CHUNK), k=20)
-        faq = [c for c in cands if c.item.kind == FAQ]
-        chunks = [c for c in cands if c.item.kind == CHUNK]
+        faq = prefer_local([c for c in cands if c.item.kind == FAQ])
+        chunks = prefer_local([c for c in cands if c.item.kind == CHUNK])
+        offered = distinct_answers(faq, MAX_SUGGESTIONS)
         features = Features(route_features(faq), route_features(chunks), len(sig.domain_hits),
-                            sig.individual_case, sig.crisis, sig.asks_amount, sig.asks_contact)
-        return PartResult(part, features, decide(features, self.calibration), faq, chunks)
+                            sig.individual_case, sig.crisis, sig.asks_amount, sig.asks_contact,
+                            tuple(c.relevance for c in offered))
+        decision = decide(features, self.calibration)
+        chosen = offered[:decision.suggestions] if decision.status == SUGGESTED else []
+        return PartResult(part, features, decision, faq, chunks, asked or part, chosen)
 
-    def analyse_question(self, question: str, region_code: str) -> tuple[str, list[PartResult], bool]:
-        """Normalise, take out personal data, split into parts and analyse each.
+    def _analyse_in_context(self, piece: str, region_code: str, ctx: Context, after_release: bool,
+                            previous: Slots | None) -> PartResult:
+        slots = self.slots(piece)
+        res = resolve(piece, slots, ctx)
+        if res.needs_context:
+            f = Features(None, None, 1, False, False)
+            return PartResult(piece, f, Decision(SUGGESTED, None, "needs context: which topic?"), [], [], piece,
+                              needs_context=True)
+        text = res.question if res.used_context else inherit(piece, slots, after_release, previous)
+        result = self.analyse(text, region_code, asked=piece)
+        if text != piece and _RANK[result.decision.status] < _RANK[ANSWERED]:
+            alone = self.analyse(piece, region_code, asked=piece)  # never less answerable than asked alone
+            if _RANK[alone.decision.status] > _RANK[result.decision.status]:
+                return alone
+        return result
 
-        Returns the text used, the parts, and whether the question as a whole is a crisis expression.
-        """
+    def analyse_question(self, question: str, region_code: str, context: Context | None = None) -> Analysis:
+        """Normalise, take out personal data, split into parts, resolve each against what came before, analyse."""
         text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS], self.place_words)
-        results = [self.analyse(p, region_code) for p in split_question(text)]
-        return text, results, self.signals.run(text).crisis
+        ctx = context or Context()
+        after_release = self.slots(text).after_release
+        results: list[PartResult] = []
+        previous: Slots | None = None
+        for raw in split_question(text):
+            for piece in expand_coordination(raw):
+                result = self._analyse_in_context(piece, region_code, ctx, after_release, previous)
+                results.append(result)
+                if not result.needs_context and not result.features.crisis:
+                    resolved_slots = self.slots(result.text)
+                    ctx = next_context(ctx, result.text, resolved_slots)
+                    previous = resolved_slots
+        return Analysis(text, results, self.signals.run(text).crisis, ctx)
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
         answer = self._compose_part(result, region_code)
@@ -98,47 +207,60 @@ class Answerer:
             if best and best.relevance < self.calibration.domain_relevance:
                 best = None
         answer.topic = best.item.topics[0] if best and best.item.topics else None
+        answer.resolved = result.text
         return answer
+
+    def suggestion(self, item: Item) -> Suggestion:
+        return Suggestion(item.id, item.title, compose.faq_answer(item), compose.source_refs(item, self.regions))
 
     def _compose_part(self, result: PartResult, region_code: str) -> PartAnswer:
         d = result.decision
         bureau = self.regions.bureau_region(region_code)
+        asked = result.asked
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
-            return PartAnswer(result.text, ANSWERED, compose.faq_answer(item),
+            return PartAnswer(asked, ANSWERED, compose.faq_answer(item),
                               compose.source_refs(item, self.regions), "faq", [item.id], d.reason)
         if d.status == ANSWERED:
             chosen = [result.chunks[0].item]
             second = result.chunks[1] if len(result.chunks) > 1 else None
-            if second and second.item.target == chosen[0].target and RouteFeatures(
-                    second.relevance, second.coverage, 1.0).passes(self.calibration.chunk):
+            if second and second.item.target == chosen[0].target and not second.missing and RouteFeatures(
+                    second.relevance, second.coverage, 1.0, confidence=99.0).passes(self.calibration.chunk):
                 chosen.append(second.item)
             refs: list[SourceRef] = []
             for item in chosen:
                 refs += [r for r in compose.source_refs(item, self.regions) if r not in refs]
-            return PartAnswer(result.text, ANSWERED, compose.passage_answer(chosen), refs, "chunk",
+            return PartAnswer(asked, ANSWERED, compose.passage_answer(chosen), refs, "chunk",
                               [i.id for i in chosen], d.reason)
         if result.features.crisis:
-            return PartAnswer(result.text, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)
+            return PartAnswer(asked, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)
+        if result.needs_context:
+            return PartAnswer(asked, SUGGESTED, compose.clarify_message(), reason=d.reason)
+        if d.status == SUGGESTED:
+            offered = [self.suggestion(c.item) for c in result.suggestions]
+            return PartAnswer(asked, SUGGESTED, compose.suggestion_message(), reason=d.reason, suggestions=offered)
         if d.status == FLAGGED:
             msg = compose.flagged_message(bureau, result.features.individual_case)
-            return PartAnswer(result.text, FLAGGED, msg, reason=d.reason)
-        return PartAnswer(result.text, OUT_OF_SCOPE, compose.out_of_scope_message(), reason=d.reason)
+            return PartAnswer(asked, FLAGGED, msg, reason=d.reason)
+        return PartAnswer(asked, OUT_OF_SCOPE, compose.out_of_scope_message(), reason=d.reason)
 
-    def run(self, question: str, region_code: str) -> Answer:
-        """Answer `question` for an asker whose home region is `region_code`."""
+    def run(self, question: str, region_code: str, context: Context | None = None) -> Answer:
+        """Answer `question` for an asker whose home region is `region_code`, after the turns in `context`."""
         region = self.regions[region_code]
-        text, results, whole_crisis = self.analyse_question(question, region_code)
-        parts = [self._part_answer(r, region_code) for r in results]
-        crisis = whole_crisis or any(p.crisis for p in parts)
+        analysis = self.analyse_question(question, region_code, context)
+        parts = [self._part_answer(r, region_code) for r in analysis.parts]
+        crisis = analysis.crisis or any(p.crisis for p in parts)
         if crisis and not any(p.crisis for p in parts):
-            parts.insert(0, PartAnswer(text, FLAGGED, compose.crisis_message(), reason="crisis expression",
+            parts.insert(0, PartAnswer(analysis.text, FLAGGED, compose.crisis_message(), reason="crisis expression",
                                        crisis=True))
         status = overall_status([p.status for p in parts])
         sources: list[SourceRef] = []
+        suggestions: list[Suggestion] = []
         for p in parts:
             sources += [s for s in p.sources if s not in sources]
+            suggestions += [s for s in p.suggestions if s not in suggestions]
         body = compose.join_parts([(p.question, p.answer) for p in parts])
         topic = next((p.topic for p in parts if p.topic), None)
         return Answer(question, region.name, status, body, sources, CRISIS if crisis else None, parts,
-                      region_code=region.code, topic=topic)
+                      region_code=region.code, topic=topic, suggestions=suggestions,
+                      resolved_question=analysis.resolved_question, context=analysis.context)

@@ -33,6 +33,11 @@ class FeedbackRequest(BaseModel):
     question_id: int = Field(gt=0)
 
 
+class ChoiceRequest(BaseModel):
+    question_id: int = Field(gt=0, le=2**31 - 1)
+    faq_id: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9-]+$", description="所选问答条目的编号")
+
+
 class SourceOut(BaseModel):
     title: str
     citation: str
@@ -53,6 +58,13 @@ class Bureau(BaseModel):
     hours: str | None
 
 
+class SuggestionOut(BaseModel):
+    id: str
+    question: str
+    answer: str
+    sources: list[SourceOut]
+
+
 class AskResponse(BaseModel):
     question: str
     county: str
@@ -64,3 +76,5 @@ class AskResponse(BaseModel):
     followup_id: int | None
     question_id: int | None
     bureau: Bureau
+    suggestions: list[SuggestionOut] = []
+    resolved_question: str = ""

@@ -12,10 +12,16 @@ from assistant.index.partition import Hit
 from assistant.index.store import SearchIndex, TermStats
 from assistant.knowledge.regions import RegionTree
 from assistant.text.analyzer import Analyzer
+from assistant.text.conditions import ConditionDetector, missing_conditions
 from assistant.text.normalize import normalize
 
-COVERAGE_WEIGHT = 0.15
-LOCALITY_WEIGHT = 0.005
+
+@dataclass(frozen=True)
+class RankingWeights:
+    """How lexical evidence and defining conditions enter the relevance (fitted by `assistant calibrate`)."""
+
+    coverage: float = 0.15  # × share of the query's IDF weight found in the item's best key
+    missing_condition: float = 0.05  # − per defining condition of the item that the question does not name
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Query:
     text: str
     tokens: tuple[str, ...]
     vector: np.ndarray
+    conditions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -34,16 +41,13 @@ class Candidate:
     bm25: float
     coverage: float
     locality: int
-
-    @property
-    def relevance(self) -> float:
-        """How well the item answers, independent of where it comes from."""
-        return self.dense + COVERAGE_WEIGHT * self.coverage
+    missing: frozenset[str] = frozenset()  # defining conditions of the item the question does not name
+    relevance: float = 0.0  # how well the item answers, independent of where it comes from
 
     @property
     def score(self) -> float:
-        """Ranking score: relevance, with a small bonus for more local sources (county > … > national)."""
-        return self.relevance + LOCALITY_WEIGHT * self.locality
+        """Ranking score. Locality only breaks ties between answers that say the same (see the pipeline)."""
+        return self.relevance
 
 
 def coverage(query_tokens: tuple[str, ...], key_tokens: list[str], stats: TermStats) -> float:
@@ -60,19 +64,31 @@ class HybridSearcher:
     """Searches the partitions of a region chain and merges them with one comparable score."""
 
     def __init__(self, index: SearchIndex, embedder: Embedder, analyzer: Analyzer, regions: RegionTree,
-                 per_partition: int = 10):
+                 per_partition: int = 10, conditions: ConditionDetector | None = None,
+                 weights: RankingWeights | None = None):
         self.index = index
         self.embedder = embedder
         self.analyzer = analyzer
         self.regions = regions
         self.per_partition = per_partition
+        self.conditions = conditions or ConditionDetector({})
+        self.weights = weights or RankingWeights()
+        self._item_conditions: dict[str, frozenset[str]] = {}
 
     def prepare(self, question: str) -> Query:
         text = normalize(question)
         expansions = self.analyzer.expand(text)
         dense_text = f"{text}（{'，'.join(expansions)}）" if expansions else text
         vector = self.embedder.encode_queries([dense_text])[0]
-        return Query(text, tuple(self.analyzer.tokens(text)), vector)
+        return Query(text, tuple(self.analyzer.tokens(text)), vector, self.conditions.find(dense_text))
+
+    def item_conditions(self, item: Item) -> frozenset[str]:
+        """Conditions named by what defines the item: an FAQ entry's question, a passage's own heading."""
+        found = self._item_conditions.get(item.id)
+        if found is None:
+            found = self.conditions.find(defining_text(item))
+            self._item_conditions[item.id] = found
+        return found
 
     def search(self, query: Query, region_code: str, kinds: tuple[str, ...] = (FAQ, CHUNK),
                k: int = 10) -> list[Candidate]:
@@ -96,4 +112,14 @@ class HybridSearcher:
         if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
             vecs = np.vstack([part.dense.reconstruct(int(r)) for r in key_rows])
             hit.dense = float(np.max(vecs @ query.vector))
-        return Candidate(item, hit.dense, hit.bm25, cov, locality)
+        missing = missing_conditions(self.item_conditions(item), query.conditions)
+        w = self.weights
+        relevance = hit.dense + w.coverage * cov - w.missing_condition * len(missing)
+        return Candidate(item, hit.dense, hit.bm25, cov, locality, missing, relevance)
+
+
+def defining_text(item: Item) -> str:
+    """What an item is about in its own words: an FAQ question, or a passage's last heading."""
+    if item.kind == FAQ:
+        return item.title
+    return item.context.rsplit("/", 1)[-1]

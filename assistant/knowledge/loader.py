@@ -440,7 +440,29 @@ def _load_lexicon(col: _Collector, root: Path) -> Lexicon:
                     col.add(path, _where(raw, key), f"正则表达式错误 {v!r}：{exc}")
             lists[key] = tuple(str(v) for v in values)
         signals = Signals(**lists)
-    return Lexicon(tuple(userdict), synonyms, stopwords, signals)
+    return Lexicon(tuple(userdict), synonyms, stopwords, signals, _load_conditions(col, lex / "conditions.yaml"))
+
+
+def _load_conditions(col: _Collector, path: Path) -> dict[str, tuple[str, ...]]:
+    """Defining conditions: a mapping of name -> list of regular expressions."""
+    if not path.exists():
+        return {}
+    raw = col.read_yaml(path) or {}
+    if not isinstance(raw, dict):
+        col.add(path, 1, "条件表必须是 名称: [正则表达式] 的映射")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for name, patterns in raw.items():
+        if not isinstance(patterns, list) or not patterns:
+            col.add(path, _where(raw, str(name)), "条件的写法必须是非空的正则表达式列表")
+            continue
+        for v in patterns:
+            try:
+                re.compile(str(v))
+            except re.error as exc:
+                col.add(path, _where(raw, str(name)), f"正则表达式错误 {v!r}：{exc}")
+        out[str(name)] = tuple(str(v) for v in patterns)
+    return out
 
 
 def content_hash(root: Path) -> str:

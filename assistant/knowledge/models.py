@@ -126,6 +126,8 @@ class Lexicon:
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     stopwords: frozenset[str] = frozenset()
     signals: Signals = field(default_factory=Signals)
+    # defining conditions (lexicon/conditions.yaml): name -> patterns; see assistant.text.conditions
+    conditions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

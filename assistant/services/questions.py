@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.answering.models import FLAGGED, Answer
 from assistant.privacy.redact import redact
-from assistant.services.errors import NotFoundError
+from assistant.services.errors import InvalidError, NotFoundError
 from assistant.services.followups import open_followup
 from assistant.storage.db import Database
 from assistant.storage.models import Question
@@ -53,6 +53,8 @@ def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
         "items": [i for p in answer.parts for i in p.item_ids],
         "inmate_number": ctx.inmate_number,
+        "resolved": redact(answer.resolved_question, keep) if answer.resolved_question else None,
+        "offered": [s.id for s in answer.suggestions],
     }
 
 
@@ -93,6 +95,7 @@ class QuestionLog:
                 prison=record["prison"], kiosk=record["kiosk"], region_code=record["region_code"],
                 topic=record["topic"], text=record["text"], status=record["status"], alert=record["alert"],
                 answer=record["answer"], sources=record["sources"], items=record.get("items", []),
+                resolved=record.get("resolved"), offered=record.get("offered") or None,
             )
             s.add(q)
             s.flush()
@@ -158,3 +161,14 @@ class QuestionLog:
             if q.followup_id is None:
                 q.followup_id = open_followup(s, q, "unresolved", None, actor).id
             return q.followup_id
+
+    def choose(self, question_id: int, faq_id: str, owner: tuple[str, str]) -> None:
+        """The asker took one of the offered choices ("你是想问……？"): record which (the bureau sees the
+        asker's wording beside the chosen entry). `owner` (kiosk, prison): only a question asked there."""
+        with self.db.session() as s:
+            q = s.get(Question, question_id)
+            if q is None or (q.kiosk, q.prison) != owner:
+                raise NotFoundError(f"本终端没有编号为 {question_id} 的问题")
+            if faq_id not in (q.offered or []):
+                raise InvalidError(f"问题 {question_id} 没有提供这个选项：{faq_id}")
+            q.chosen = faq_id

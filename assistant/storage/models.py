@@ -35,6 +35,9 @@ class Question(Base):
     items: Mapped[list] = mapped_column(JSON, default=list)  # FAQ/passage ids the answer came from
     unresolved: Mapped[bool] = mapped_column(Boolean, default=False)
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True, index=True)
+    resolved: Mapped[str | None] = mapped_column(Text, nullable=True)  # redacted; after earlier turns' context
+    offered: Mapped[list | None] = mapped_column(JSON, nullable=True)  # FAQ ids offered as choices
+    chosen: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the choice the asker took
 
 
 class FollowUp(Base):

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
-from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
+from assistant.api.schemas import (
+    AskRequest,
+    AskResponse,
+    Bureau,
+    ChoiceRequest,
+    FeedbackRequest,
+    PinRequest,
+    SessionRequest,
+)
 from assistant.knowledge.regions import UnknownRegionError
 from assistant.services import audit, kiosks
 from assistant.services.errors import InvalidError
@@ -106,6 +114,13 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
             pass  # recorded already; only the bureau's name is missing from the message
     return {"followup_id": logged.followup_id,
             "message": f"已经记下来了。{bureau}会认真答复，答复会通过监狱民警转交给你。"}
+
+
+@router.post("/choice")
+def choice(body: ChoiceRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
+    """The asker took one of the offered choices ("你是想问……？"); the bureau sees which one."""
+    state.qlog.choose(body.question_id, body.faq_id, (kiosk.name, kiosk.prison))
+    return {"question_id": body.question_id, "chosen": body.faq_id}
 
 
 @router.get("/followups")

@@ -91,6 +91,7 @@ async function loadTopics() {
     b.addEventListener("click", () => showTopic(t));
     box.appendChild(b);
   }
+  state.topics = topics;
 }
 
 function showTopic(t) {
@@ -118,7 +119,8 @@ function resetAsk() {
   show("screen-ask");
 }
 
-const TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了" };
+const TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了",
+                 suggested: "你是想问……？" };
 
 async function ask(question) {
   question = (question || "").trim();
@@ -140,26 +142,88 @@ function renderAnswer(a) {
   text($("answer-title"), a.alert ? "我们很关心你" : TITLES[a.status]);
   text($("answer-question"), `你问：${a.question}`);
   text($("answer-text"), a.answer);
-  const sources = $("answer-sources");
-  sources.innerHTML = "";
-  if (a.sources.length) {
-    const h = document.createElement("strong");
-    text(h, "依据：");
-    const ul = document.createElement("ul");
-    for (const s of a.sources) {
-      const li = document.createElement("li");
-      text(li, `${s.citation}（适用：${s.region}）`);
-      ul.appendChild(li);
-    }
-    sources.append(h, ul);
-  }
+  renderSources(a.sources);
   const b = a.bureau || {};
   text($("answer-bureau"), b.name ? `${b.name}　电话：${b.phone || "暂未公布，请向监狱民警询问"}` +
     (b.address ? `　地址：${b.address}` : "") : "");
+  renderChoices(a);
   $("officer-alert").hidden = a.alert !== "crisis";
   $("not-solved").hidden = !(a.status === "answered" && a.question_id);
   $("feedback-message").hidden = true;
   show("screen-answer");
+}
+
+// ---------- sources, folded under "依据", one line per law ----------
+function compactSources(sources) {
+  const groups = new Map();
+  for (const s of sources) {
+    const m = s.citation.match(/^(.*?)(第\d+条.*)$/);
+    const head = m ? m[1] : s.citation;
+    const key = `${head}|${s.region}`;
+    if (!groups.has(key)) groups.set(key, { head, region: s.region, articles: [] });
+    if (m) groups.get(key).articles.push(m[2]);
+  }
+  return [...groups.values()].map((g) => `${g.head}${g.articles.join("、")}（适用：${g.region}）`);
+}
+
+function renderSources(list) {
+  const sources = $("answer-sources");
+  sources.innerHTML = "";
+  if (!list || !list.length) return;
+  const lines = compactSources(list);
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  text(summary, `依据（${lines.length} 条，点开看）`);
+  const ul = document.createElement("ul");
+  for (const line of lines) {
+    const li = document.createElement("li");
+    text(li, line);
+    ul.appendChild(li);
+  }
+  details.append(summary, ul);
+  sources.appendChild(details);
+}
+
+// ---------- "你是想问……？": choices instead of a dead end ----------
+function choiceButton(label, onClick, cls) {
+  const b = document.createElement("button");
+  b.className = cls || "choice";
+  b.setAttribute("role", "listitem");
+  text(b, label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function renderChoices(a) {
+  const box = $("answer-choices");
+  box.innerHTML = "";
+  box.hidden = a.status !== "suggested";
+  if (box.hidden) return;
+  const choices = a.suggestions || [];
+  if (!choices.length) {  // a follow-up with nothing before it: which topic?
+    for (const t of state.topics || []) {
+      if (t.questions.length) box.appendChild(choiceButton(t.name, () => { resetAsk(); showTopic(t); }, "secondary"));
+    }
+    return;
+  }
+  for (const c of choices) box.appendChild(choiceButton(c.question, () => takeChoice(a, c)));
+  box.appendChild(choiceButton("都不是", () => noneOfThese(a), "warn"));
+}
+
+async function takeChoice(a, c) {
+  if (a.question_id) {
+    try { await api("POST", "/api/choice", { question_id: a.question_id, faq_id: c.id }); } catch (e) { /* shown anyway */ }
+  }
+  const shown = { ...a, status: "answered", answer: c.answer, sources: c.sources, suggestions: [] };
+  state.lastAnswer = shown;
+  renderAnswer(shown);
+  text($("answer-question"), `你问：${a.question}（按“${c.question}”回答）`);
+}
+
+async function noneOfThese(a) {
+  $("answer-choices").hidden = true;
+  state.lastAnswer = a;
+  await notSolved();
 }
 
 async function notSolved() {

@@ -1,0 +1,1 @@
+"""Conversation context: what earlier turns (or earlier parts of one question) established."""

@@ -1,0 +1,96 @@
+"""Follow-up resolution and compound-question context, on plain text (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import KNOWLEDGE
+
+from assistant.dialogue.resolve import Context, core_of, next_context, resolve
+from assistant.dialogue.slots import expand_coordination, extract, inherit
+from assistant.knowledge.loader import load_knowledge
+from assistant.text.conditions import ConditionDetector, missing_conditions
+
+
+@pytest.fixture(scope="module")
+def conditions() -> ConditionDetector:
+    return ConditionDetector(load_knowledge(KNOWLEDGE).lexicon.conditions)
+
+
+def converse(turns: list[str], conditions: ConditionDetector) -> list[tuple[str, bool]]:
+    """(resolved question, needs context) for each turn of one conversation."""
+    ctx, out = Context(), []
+    for turn in turns:
+        res = resolve(turn, extract(turn, conditions), ctx)
+        out.append((res.question, res.needs_context))
+        if not res.needs_context:
+            ctx = next_context(ctx, res.question, extract(res.question, conditions))
+    return out
+
+
+def test_a_new_person_takes_the_earlier_question(conditions):
+    out = converse(["我娃以后能当兵不", "那我女儿呢？"], conditions)
+    assert out[1] == ("我女儿以后能当兵不", False)
+
+
+def test_a_new_activity_replaces_the_old_one_and_keeps_the_person(conditions):
+    out = converse(["我娃以后能当兵不", "那我女儿呢？", "那考公务员呢"], conditions)
+    assert out[2][0] == "我女儿以后能考公务员不"
+
+
+def test_procedural_follow_ups_refer_to_the_earlier_subject(conditions):
+    out = converse(["出去后医保咋整", "去哪里办？", "交不起钱怎么办"], conditions)
+    assert out[1][0] == "医保去哪里办"
+    assert out[2][0] == "医保交不起钱怎么办"
+
+
+def test_a_new_condition_replaces_the_old_condition(conditions):
+    out = converse(["醉驾出来多久能考驾照", "那撞了人跑了的呢"], conditions)
+    assert "撞了人跑了" in out[1][0] and "醉驾" not in out[1][0] and "驾照" in out[1][0]
+
+
+def test_a_complete_question_on_a_new_subject_drops_the_old_context(conditions):
+    out = converse(["我娃以后能当兵不", "低保怎么申请"], conditions)
+    assert out[1] == ("低保怎么申请", False)
+
+
+def test_an_ellipsis_with_nothing_before_it_needs_context(conditions):
+    assert converse(["那我儿子呢？"], conditions)[0][1] is True
+    assert converse(["去哪里办？"], conditions)[0][1] is True
+    # a complete first question never needs context, even in words the slot tables do not know
+    assert converse(["出去以后医保怎么办"], conditions)[0][1] is False
+    assert converse(["出去了想进厂 哪里能打听到招工的信儿"], conditions)[0][1] is False
+    assert converse(["今天天气怎么样"], conditions)[0][1] is False
+
+
+def test_a_relative_asked_about_after_a_question_about_oneself(conditions):
+    out = converse(["坐过牢能当兵不", "那我儿子呢"], conditions)
+    assert "儿子" in out[1][0] and "当兵" in out[1][0] and "家里人坐过牢" in out[1][0]
+
+
+def test_core_of_strips_lead_in_and_tail():
+    assert core_of("那撞了人跑了的呢？") == "撞了人跑了"
+    assert core_of("要是当医生呢") == "当医生"
+
+
+def test_coordinated_things_become_one_question_each():
+    assert expand_coordination("会不会影响子女入党、就业") == ["会不会影响子女入党", "会不会影响子女就业"]
+    assert expand_coordination("出去后医保怎么办") == ["出去后医保怎么办"]
+
+
+def test_parts_inherit_after_release_and_the_person_before_them(conditions):
+    whole_after_release = True
+    prev = extract("我娃以后能当兵不", conditions)
+    part = "能考公务员吗"
+    assert inherit(part, extract(part, conditions), whole_after_release, prev) == "出去后娃能考公务员吗"
+    # a part that says who and when itself keeps its own words
+    own = "我出去后怎么找工作"
+    assert inherit(own, extract(own, conditions), whole_after_release, prev) == own
+
+
+def test_conditions_found_in_colloquial_words(conditions):
+    assert "醉驾" in conditions.find("喝了酒开车被抓了")
+    assert "肇事逃逸" in conditions.find("撞了人跑了")
+    assert "未成年" in conditions.find("十几岁的时候犯的事")
+    assert conditions.find("坐过牢能考驾照吗") == frozenset()
+    assert missing_conditions(frozenset({"醉驾"}), frozenset()) == {"醉驾"}
+    assert missing_conditions(frozenset({"醉驾"}), frozenset({"醉驾"})) == frozenset()
