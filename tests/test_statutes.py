@@ -7,7 +7,15 @@ from pathlib import Path
 from conftest import KNOWLEDGE
 
 from assistant.knowledge.loader import load_knowledge
-from assistant.knowledge.statutes import check_citations, chinese_number, load_statute, parse_statute, statute_markdown
+from assistant.knowledge.statutes import (
+    check_citations,
+    chinese_number,
+    load_statute,
+    newer_version,
+    parse_statute,
+    statute_markdown,
+    statute_versions,
+)
 
 SAMPLE = """# 中华人民共和国示例法
 
@@ -74,3 +82,37 @@ def test_imported_statute_is_a_valid_document_with_article_citations(mini_kb: Pa
     assert "二十四小时" in section.text and "[@a39]" in section.text
     assert doc.sources["a39"].citation.endswith("第39条")
     assert check_citations(kb, laws_dir) == []
+
+
+def _tiny_law(title: str) -> str:
+    return f"# {title}\n\n<!-- INFO END -->\n\n第二十三条 职工参加医保。\n\n第二十五条 低保人员参保有补贴。\n"
+
+
+def test_citation_check_flags_a_cited_law_file_with_a_newer_version(mini_kb: Path, tmp_path: Path):
+    laws = tmp_path / "laws"
+    (laws / "社会法").mkdir(parents=True)
+    cited = laws / "社会法" / "社会保险法(2018-12-29).md"
+    cited.write_text(_tiny_law("中华人民共和国社会保险法"), encoding="utf-8")
+    (laws / "社会法" / "社会保险法(2010-10-28).md").write_text(_tiny_law("中华人民共和国社会保险法"), encoding="utf-8")
+    (laws / "社会法" / "劳动法(2030-01-01).md").write_text(_tiny_law("中华人民共和国劳动法"), encoding="utf-8")
+    kb = load_knowledge(mini_kb)
+    assert check_citations(kb, laws) == []  # an older version and other laws' later dates do not count
+
+    (laws / "行政法").mkdir()
+    (laws / "行政法" / "社会保险法(2026-01-01).md").write_text(_tiny_law("中华人民共和国社会保险法"), encoding="utf-8")
+    (laws / "社会法" / "社会保险法(2025-06-30).md").write_text(_tiny_law("中华人民共和国社会保险法"), encoding="utf-8")
+    problems = check_citations(kb, laws)
+    # one problem per document / FAQ entry, naming the newest version, although the document cites two articles
+    assert sorted((p.path.split("/")[-1], p.location) for p in problems) == [
+        ("medical.yaml", "faq-medical-enrol"), ("national-medical.md", "sb23")]
+    assert all("社会法/社会保险法(2018-12-29).md → 行政法/社会保险法(2026-01-01).md" in p.message for p in problems)
+
+
+def test_newer_version_ignores_undated_files(tmp_path: Path):
+    (tmp_path / "刑法").mkdir()
+    (tmp_path / "刑法" / "刑法.md").write_text("# 中华人民共和国刑法\n", encoding="utf-8")
+    (tmp_path / "刑法" / "刑法(2099-01-01).md").write_text("# 中华人民共和国刑法\n", encoding="utf-8")
+    versions = statute_versions(tmp_path)
+    assert versions == {"刑法": [("2099-01-01", "刑法/刑法(2099-01-01).md")]}
+    assert newer_version("刑法/刑法.md", versions) is None
+    assert newer_version("刑法/刑法(2020-01-01).md", versions) == "刑法/刑法(2099-01-01).md"

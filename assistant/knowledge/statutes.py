@@ -110,15 +110,48 @@ def statute_markdown(statute: Statute, doc_id: str, region: str, version: str, l
     return "\n".join(lines)
 
 
+VERSIONED_NAME_RE = re.compile(r"^(?P<name>.+)\((?P<date>\d{4}-\d{2}-\d{2})\)\.md$")
+
+
+def statute_versions(laws_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """Law name → [(date, path inside laws_dir), ...] for files named like `名称(2018-12-29).md`, oldest first."""
+    versions: dict[str, list[tuple[str, str]]] = {}
+    for file in sorted(Path(laws_dir).rglob("*.md")):
+        m = VERSIONED_NAME_RE.match(file.name)
+        if m:
+            versions.setdefault(m["name"], []).append((m["date"], file.relative_to(laws_dir).as_posix()))
+    for entries in versions.values():
+        entries.sort()
+    return versions
+
+
+def newer_version(law_file: str, versions: dict[str, list[tuple[str, str]]]) -> str | None:
+    """The newest file of the same law with a later date than `law_file`, or None (also for undated files)."""
+    m = VERSIONED_NAME_RE.match(Path(law_file).name)
+    if not m:
+        return None
+    later = [path for date, path in versions.get(m["name"], []) if date > m["date"]]
+    return later[-1] if later else None
+
+
 def check_citations(kb: KnowledgeBase, laws_dir: Path) -> list[Problem]:
-    """Every source with a `law_file` must name a file that exists and an article that file contains."""
+    """Every source with a `law_file` must name a file that exists and an article that file contains,
+    and must cite the newest version of that law in the statute texts (one problem per document or
+    FAQ entry and outdated file)."""
     cache: dict[str, Statute | None] = {}
     problems: list[Problem] = []
-    cited = [(d.path, key, s) for d in kb.documents for key, s in d.sources.items()]
-    cited += [(f.path, f.id, s) for f in kb.faq for s in f.sources]
-    for path, where, source in cited:
+    versions = statute_versions(laws_dir)
+    outdated: set[tuple[str, str, str]] = set()
+    cited = [(d.path, d.id, key, s) for d in kb.documents for key, s in d.sources.items()]
+    cited += [(f.path, f.id, f.id, s) for f in kb.faq for s in f.sources]
+    for path, owner, where, source in cited:
         if not source.law_file:
             continue
+        newer = newer_version(source.law_file, versions)
+        if newer and (path, owner, source.law_file) not in outdated:
+            outdated.add((path, owner, source.law_file))
+            problems.append(Problem(path, where, f"引用的法规文件有更新的版本：{source.law_file} → {newer}，"
+                                                 f"请核对条文后改引新版本"))
         if source.law_file not in cache:
             file = Path(laws_dir) / source.law_file
             cache[source.law_file] = load_statute(file) if file.exists() else None
