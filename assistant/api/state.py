@@ -18,8 +18,8 @@ from assistant.services.questions import QuestionLog
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
-LOGIN_FAILURES_PER_USER = "5/15minutes"
-LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"
+LOGIN_FAILURES_PER_USER = "5/15minutes"  # attempts since the last right password
+LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
 
 
 class ServiceState:
@@ -59,11 +59,13 @@ class ServiceState:
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
 
-    def login_allowed(self, username: str, address: str) -> bool:
-        """False while a user name or a client address has too many recent failed sign-ins."""
-        return (self._limiter.test(self._login_per_user, "login-user", username.strip().lower())
-                and self._limiter.test(self._login_per_address, "login-address", address))
+    def login_attempt(self, username: str, address: str) -> bool:
+        """Count one sign-in attempt for the user name and the client address *before* the password is checked
+        (so parallel guesses are counted too); False once either has used up its allowance."""
+        user_ok = self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
+        address_ok = self._limiter.hit(self._login_per_address, "login-address", address)
+        return user_ok and address_ok
 
-    def login_failed(self, username: str, address: str) -> None:
-        self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
-        self._limiter.hit(self._login_per_address, "login-address", address)
+    def login_succeeded(self, username: str) -> None:
+        """A right password: the user name's allowance starts afresh (the address keeps counting)."""
+        self._limiter.clear(self._login_per_user, "login-user", username.strip().lower())
