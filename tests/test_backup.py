@@ -90,7 +90,7 @@ def fill(url: str, knowledge: Path, spool_path: Path) -> None:
         kiosks.revoke(s, reg.kiosk_id)
     with db.session() as s:
         kiosk = s.get(Kiosk, reg.kiosk_id)
-        kiosks.open_session(s, kiosk, reg.pin, "431382", "A-1029")
+        kiosks.open_session(s, kiosk, "431382", "A-1029")
     db.dispose()
     Spool(spool_path).append(log_record(answer("数据库断开时问的问题"), ctx))  # waiting for the database
 

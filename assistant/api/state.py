@@ -20,6 +20,7 @@ from assistant.storage.spool import Spool
 log = logging.getLogger(__name__)
 LOGIN_FAILURES_PER_USER = "5/15minutes"  # attempts since the last right password
 LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
+PIN_GUESSES_PER_KIOSK = "5/15minutes"  # officer PIN checks on one kiosk since its last right PIN
 
 
 class ServiceState:
@@ -38,6 +39,7 @@ class ServiceState:
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
         self._login_per_address = parse(LOGIN_FAILURES_PER_ADDRESS)
+        self._pin_per_kiosk = parse(PIN_GUESSES_PER_KIOSK)
 
     def warm_up(self) -> None:
         try:
@@ -69,3 +71,11 @@ class ServiceState:
     def login_succeeded(self, username: str) -> None:
         """A right password: the user name's allowance starts afresh (the address keeps counting)."""
         self._limiter.clear(self._login_per_user, "login-user", username.strip().lower())
+
+    def pin_attempt(self, kiosk_id: int) -> bool:
+        """Count one officer PIN check on a kiosk before it is made; False (locked) once the kiosk has used up
+        its allowance of checks since the last right PIN."""
+        return self._limiter.hit(self._pin_per_kiosk, "pin-kiosk", str(kiosk_id))
+
+    def pin_succeeded(self, kiosk_id: int) -> None:
+        self._limiter.clear(self._pin_per_kiosk, "pin-kiosk", str(kiosk_id))

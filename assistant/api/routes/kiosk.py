@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,7 +14,7 @@ from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, Sta
 from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
 from assistant.knowledge.regions import UnknownRegionError
 from assistant.services import audit, kiosks
-from assistant.services.errors import InvalidError
+from assistant.services.errors import ForbiddenError, InvalidError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
 from assistant.storage.models import FollowUp, Question
@@ -53,22 +53,44 @@ def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=
     return out
 
 
+def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, pin: str) -> None:
+    """The officer's PIN, counted before it is checked: after too many wrong ones the kiosk's PIN is locked for
+    a while (429, whatever the PIN); every wrong PIN and every lock is audited."""
+    address = request.client.host if request.client else "unknown"
+    if not state.pin_attempt(kiosk.id):
+        with state.runtime.database.session() as s:
+            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_locked", f"kiosk:{kiosk.id}", f"from {address}",
+                         scope=kiosk.prison)
+        raise ThrottledError("民警口令错误次数太多，已锁定 15 分钟 "
+                             "(too many wrong officer PINs, locked for 15 minutes)")
+    try:
+        kiosks.check_pin(kiosk, pin)
+    except ForbiddenError:
+        with state.runtime.database.session() as s:
+            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_failed", f"kiosk:{kiosk.id}", f"from {address}",
+                         scope=kiosk.prison)
+        raise
+    state.pin_succeeded(kiosk.id)
+
+
 @router.post("/session")
-def open_session(body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
+def open_session(request: Request, body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     """The supervising officer opens a session for one asker (home county, optional inmate number)."""
     try:
         region = state.runtime.regions.resolve(body.county)
     except UnknownRegionError as exc:
         raise InvalidError(str(exc)) from exc
-    token = kiosks.open_session(db, kiosk, body.pin, region.code, body.inmate_number)
+    check_officer_pin(request, state, kiosk, body.pin)
+    token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
                  scope=kiosk.prison)
     return {"session": token, "county": {"code": region.code, "name": region.name}, "kiosk": kiosk.name}
 
 
 @router.delete("/session")
-def end_session(body: PinRequest, db: DB, kiosk: CurrentKiosk) -> dict:
-    ended = kiosks.end_session(db, kiosk, body.pin)
+def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
+    check_officer_pin(request, state, kiosk, body.pin)
+    ended = kiosks.end_session(db, kiosk)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return {"ended": ended}
 
@@ -119,10 +141,11 @@ def own_followups(db: DB, kiosk: CurrentKiosk) -> list[dict]:
 
 
 @router.get("/officer/alerts")
-def officer_alerts(db: DB, kiosk: CurrentKiosk, x_officer_pin: Annotated[str | None, Header()] = None,
+def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
+                   x_officer_pin: Annotated[str | None, Header()] = None,
                    hours: Annotated[int, Query(ge=1, le=72)] = 12) -> list[dict]:
     """Crisis alerts from this prison's kiosks, newest first, for the supervising officer's view."""
-    kiosks.check_pin(kiosk, x_officer_pin or "")
+    check_officer_pin(request, state, kiosk, x_officer_pin or "")
     since = datetime.now(UTC) - timedelta(hours=hours)
     rows = db.scalars(select(Question).where(Question.prison == kiosk.prison, Question.alert.is_not(None),
                                              Question.asked_at >= since).order_by(Question.id.desc()))
