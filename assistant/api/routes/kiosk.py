@@ -103,7 +103,7 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     runtime = state.runtime
     answer = runtime.answerer.run(body.question, session.region_code)
     logged = state.qlog.record(answer, AskContext(prison=kiosk.prison, kiosk=kiosk.name,
-                                                  inmate_number=session.inmate_number))
+                                                  inmate_number=session.inmate_number, kiosk_id=kiosk.id))
     answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
     if logged.notice:  # neither the database nor the spool took it: the asker must know
         answer.answer = f"{answer.answer}\n\n{logged.notice}"
@@ -115,7 +115,7 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
 def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up (spooled if the
     database is down, so the press is never lost)."""
-    logged = state.qlog.unresolved(body.question_id, kiosk.name, kiosk.prison)
+    logged = state.qlog.unresolved(body.question_id, kiosk.id, kiosk.name, kiosk.prison)
     if logged.notice:
         return {"followup_id": None, "message": logged.notice}
     bureau = "户籍地司法局"
@@ -134,7 +134,7 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
 def own_followups(db: DB, kiosk: CurrentKiosk) -> list[dict]:
     """Status of the follow-ups opened from this kiosk (no answers or inmate data on a shared screen)."""
     rows = db.execute(select(FollowUp).join(Question, Question.followup_id == FollowUp.id)
-                      .where(Question.kiosk == kiosk.name, Question.prison == kiosk.prison)
+                      .where(Question.kiosk_id == kiosk.id)
                       .order_by(FollowUp.id.desc()).limit(50)).scalars()
     return [{"id": f.id, "state": f.state, "state_name": STATE_NAMES[f.state], "topic": f.topic,
              "created_at": f.created_at.isoformat()} for f in dict.fromkeys(rows)]

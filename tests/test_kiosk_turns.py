@@ -1,0 +1,72 @@
+"""Who a kiosk's questions belong to (issue 15): kiosks by id, the inmate's turn, "没解决", crisis routing.
+No model is loaded: questions are logged through the question log as the ask route would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import KNOWLEDGE, PORTAL_BASE
+from fastapi.testclient import TestClient
+
+from assistant.answering.models import Answer
+from assistant.api.main import create_app
+from assistant.core.config import Settings
+from assistant.runtime import Runtime
+from assistant.services import kiosks
+from assistant.services.questions import AskContext
+from assistant.storage.models import Kiosk
+
+PRISON = "雁北监狱"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("turns"), knowledge_dir=KNOWLEDGE))
+    app = create_app(runtime=runtime)
+    app.state.service.ready.set()  # the routes used here need the database only, not the model
+    return app
+
+
+@pytest.fixture
+def client(app) -> TestClient:
+    return TestClient(app, base_url=PORTAL_BASE)
+
+
+def register(app, name: str | None = None, prison: str = PRISON) -> kiosks.Registration:
+    with app.state.service.runtime.database.session() as s:
+        return kiosks.register(s, prison, name or f"教育室{time.time_ns() % 10**9}")
+
+
+def open_session(client: TestClient, reg: kiosks.Registration, county: str = "涟源",
+                 inmate: str | None = "A-1029") -> dict:
+    r = client.post("/api/session", json={"county": county, "pin": reg.pin, "inmate_number": inmate},
+                    headers={"X-Kiosk-Token": reg.token})
+    assert r.status_code == 200, r.text
+    return {"X-Kiosk-Token": reg.token, "X-Kiosk-Session": r.json()["session"]}
+
+
+def asked(app, reg: kiosks.Registration, text: str, status: str = "flagged", alert: str | None = None,
+          inmate: str | None = "A-1029") -> int:
+    """Log a question as /api/ask does for kiosk `reg`; returns its id."""
+    with app.state.service.runtime.database.session() as s:
+        name = s.get(Kiosk, reg.kiosk_id).name
+    answer = Answer(text, "涟源市", status, "回答", [], alert, [], region_code="431382", topic="medical_insurance")
+    logged = app.state.service.qlog.record(answer, AskContext(prison=PRISON, kiosk=name, inmate_number=inmate,
+                                                              kiosk_id=reg.kiosk_id))
+    return logged.question_id
+
+
+def test_a_second_kiosk_with_the_same_name_sees_and_touches_nothing_of_the_first(app, client):
+    first, second = register(app, "教育室1号"), register(app, "教育室1号")
+    flagged = asked(app, first, "我的减刑什么时候批")
+    answered = asked(app, first, "出狱后医保咋整", status="answered")
+    own = client.get("/api/followups", headers={"X-Kiosk-Token": first.token}).json()
+    assert len(own) == 1
+    assert client.get("/api/followups", headers={"X-Kiosk-Token": second.token}).json() == []
+    headers = open_session(client, second)
+    for qid in (flagged, answered):
+        r = client.post("/api/feedback", json={"question_id": qid}, headers=headers)
+        assert r.status_code == 404, r.text
+    mine = client.post("/api/feedback", json={"question_id": answered}, headers=open_session(client, first))
+    assert mine.status_code == 200 and mine.json()["followup_id"]
