@@ -112,3 +112,82 @@ def test_a_right_pin_resets_the_count_and_other_kiosks_are_not_locked(live, runt
         assert alerts(reg, reg.pin) == 200
         assert [alerts(reg, wrong) for _ in range(5)] == [403] * 5 and alerts(reg, wrong) == 429
         assert alerts(other, other.pin) == 200
+
+
+@pytest.fixture(scope="module")
+def portal_app(runtime):
+    return create_app(runtime=runtime)
+
+
+def signed_in(portal_app, runtime, role: str, **scope):
+    from conftest import portal_sign_in
+
+    name = f"{role}{time.time_ns() % 10**9}"
+    with runtime.database.session() as s:
+        users.add_user(s, name, PORTAL_PASSWORD, role, **scope)
+    client = portal_sign_in(portal_app, name)
+    client._transport.raise_server_exceptions = False  # a 500 is a status to assert, not an exception
+    return client
+
+
+HUGE = [2**63 + 5, 2**64, 10**30, 2**31]
+
+
+def test_ids_beyond_any_record_get_a_clear_answer_never_a_server_error(portal_app, runtime):
+    admin = signed_in(portal_app, runtime, users.ADMIN)
+    bureau = signed_in(portal_app, runtime, users.BUREAU, region_code="431382")
+    prison = signed_in(portal_app, runtime, users.PRISON, prison="雁北监狱")
+    reg = register_kiosk(runtime)
+    session = KioskCaller(portal_app, reg)
+    for big in HUGE:
+        calls = [
+            (bureau, "GET", f"/portal/bureau/followups/{big}", None),
+            (bureau, "POST", f"/portal/bureau/followups/{big}/answer", {"answer": "好的"}),
+            (bureau, "POST", f"/portal/bureau/followups/{big}/close", {"note": "重复"}),
+            (bureau, "POST", f"/portal/bureau/followups/{big}/draft", {}),
+            (prison, "POST", f"/portal/prison/followups/{big}/deliver", {}),
+            (prison, "POST", f"/portal/kiosks/{big}/revoke", {}),
+            (admin, "POST", f"/portal/admin/users/{big}/password", {"password": "a-new-password-1"}),
+            (admin, "POST", f"/portal/admin/users/{big}/disable", {}),
+        ]
+        for client, method, path, data in calls:
+            form = None if data is None else {**data, "csrf_token": client.csrf}
+            r = client.request(method, path, data=form)
+            assert r.status_code in (404, 422), (path, r.status_code)
+        r = session.post("/api/feedback", json={"question_id": big})
+        assert r.status_code in (404, 422), (big, r.status_code, r.text)
+    assert bureau.get(f"/portal/bureau/faq/{'x' * 5000}").status_code in (404, 422)
+
+
+class KioskCaller:
+    """A kiosk with an open session, calling the API through the test client."""
+
+    def __init__(self, app, reg: kiosks.Registration):
+        from fastapi.testclient import TestClient
+
+        app.state.service.ready.set()  # /api/feedback needs the database, not the model
+        self.client = TestClient(app, raise_server_exceptions=False)
+        r = self.client.post("/api/session", json={"county": "涟源", "pin": reg.pin},
+                             headers={"X-Kiosk-Token": reg.token})
+        self.headers = {"X-Kiosk-Token": reg.token, "X-Kiosk-Session": r.json()["session"]}
+
+    def post(self, path: str, **kw):
+        return self.client.post(path, headers=self.headers, **kw)
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1900-01-01"])
+def test_dates_far_outside_any_period_are_refused_with_a_message(portal_app, runtime, day):
+    bureau = signed_in(portal_app, runtime, users.BUREAU, region_code="431382")
+    prison = signed_in(portal_app, runtime, users.PRISON, prison="雁北监狱")
+    admin = signed_in(portal_app, runtime, users.ADMIN)
+    for field in ("since", "until"):
+        for client, path, extra in [
+            (bureau, "/portal/bureau/stats", {}),
+            (prison, "/portal/prison/questions", {}),
+            (prison, "/portal/prison/sheets/download", {"county": "431382", "format": "docx"}),
+            (admin, "/portal/exports/download", {"kind": "questions", "format": "csv"}),
+            (admin, "/portal/exports/download", {"kind": "followups", "format": "xlsx"}),
+            (bureau, "/portal/exports/download", {"kind": "questions", "format": "csv"}),
+        ]:
+            r = client.get(path, params={**extra, field: day})
+            assert r.status_code == 400 and "日期" in r.text, (path, field, r.status_code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 MAX_QUESTION = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in SQLite and PostgreSQL alike: larger ones cannot exist
 
 
 class AskRequest(BaseModel):
@@ -30,7 +31,7 @@ class PinRequest(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    question_id: int = Field(gt=0)
+    question_id: int = Field(gt=0, le=MAX_ID)
 
 
 class SourceOut(BaseModel):

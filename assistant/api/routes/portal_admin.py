@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assistant.api.deps import DB, AdminForm, AdminUser, State
+from assistant.api.deps import DB, AdminForm, AdminUser, RecordId, State
 from assistant.api.templating import render
 from assistant.services import audit, users
 from assistant.services.errors import InvalidError, NotFoundError
@@ -37,7 +37,7 @@ def add_user(state: State, who: AdminForm, username: Annotated[str, Form(max_len
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(state: State, who: AdminForm, user_id: int,
+def reset_password(state: State, who: AdminForm, user_id: RecordId,
                    password: Annotated[str, Form(max_length=200)]) -> Response:
     """Set a new password for an account (e.g. forgotten); its sessions end."""
     with state.runtime.database.session() as s:
@@ -48,7 +48,7 @@ def reset_password(state: State, who: AdminForm, user_id: int,
 
 
 @router.post("/users/{user_id}/{change}")
-def change_user(state: State, who: AdminForm, user_id: int, change: str) -> Response:
+def change_user(state: State, who: AdminForm, user_id: RecordId, change: str) -> Response:
     if change not in ("disable", "enable"):
         raise NotFoundError("没有这项操作")
     if user_id == who.user_id:

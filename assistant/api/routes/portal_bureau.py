@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, BureauForm, BureauUser, State
+from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
 from assistant.services import audit, bureau_contacts, faq, followups, users
@@ -35,7 +35,7 @@ def queue(request: Request, who: BureauUser, db: DB,
 
 
 @router.get("/followups/{followup_id}")
-def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int) -> Response:
+def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: RecordId) -> Response:
     fu = followups.get_followup(db, followup_id)
     followups.check_region(fu, who.region_code)
     members = followups.group_members(db, fu)
@@ -45,7 +45,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int)
 
 
 @router.post("/followups/{followup_id}/answer")
-def answer(state: State, who: BureauForm, followup_id: int,
+def answer(state: State, who: BureauForm, followup_id: RecordId,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
     with state.runtime.database.session() as s:
         ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
@@ -54,7 +54,7 @@ def answer(state: State, who: BureauForm, followup_id: int,
 
 
 @router.post("/followups/{followup_id}/close")
-def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, Form(max_length=500)]) -> Response:
+def close(state: State, who: BureauForm, followup_id: RecordId, note: Annotated[str, Form(max_length=500)]) -> Response:
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
@@ -64,7 +64,7 @@ def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, 
 
 
 @router.post("/followups/{followup_id}/draft")
-def draft(state: State, who: BureauForm, followup_id: int) -> Response:
+def draft(state: State, who: BureauForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
         record = faq.draft_from_followup(s, state.runtime.kb, followup_id, who.username,
                                          region_code=who.region_code)
@@ -92,7 +92,7 @@ def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: 
 
 
 @router.get("/faq/{faq_id}")
-def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: str) -> Response:
+def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: FaqId) -> Response:
     return _faq_page(request, who, faq.get_record(db, faq_id, who.region_code))
 
 
@@ -105,7 +105,7 @@ def clean_lines(text: str) -> list[str]:
 
 
 @router.post("/faq/{faq_id}")
-def faq_save(request: Request, state: State, who: BureauForm, faq_id: str,
+def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
              question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
              paraphrases: Annotated[str, Form(max_length=5000)] = "",
              topics: Annotated[list[str] | None, Form()] = None,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, PrisonForm, PrisonUser, State
+from assistant.api.deps import DB, PrisonForm, PrisonUser, RecordId, State
 from assistant.api.downloads import attachment
 from assistant.api.errors import portal_error
 from assistant.api.templating import render
@@ -43,7 +43,7 @@ def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
 
 
 @router.post("/followups/{followup_id}/deliver")
-def deliver(state: State, who: PrisonForm, followup_id: int) -> Response:
+def deliver(state: State, who: PrisonForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
         followups.deliver_followup(s, followup_id, who.username, prison=who.prison)
         audit.record(s, who, "followup_delivered", f"followup:{followup_id}")
