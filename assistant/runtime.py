@@ -29,6 +29,7 @@ from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
+from assistant.storage.files import private_dir
 from assistant.text.analyzer import Analyzer
 from assistant.text.signals import SignalDetector
 
@@ -52,6 +53,7 @@ class Runtime:
     @property
     def database(self) -> Database:
         if self._database is None:
+            private_dir(self.settings.data_dir)  # database, spool, backups: owner-only
             self._database = Database(self.settings.database_url)
         return self._database
 
