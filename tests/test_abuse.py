@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -25,25 +27,34 @@ def runtime(tmp_path_factory):
     return Runtime(Settings(data_dir=tmp_path_factory.mktemp("abuse"), knowledge_dir=KNOWLEDGE, cookie_secure=False))
 
 
-@pytest.fixture(scope="module")
-def live(runtime):
-    """The app under a real uvicorn on loopback (threads: concurrent requests really overlap), not warmed up."""
+@contextmanager
+def serving(runtime, settings: Settings | None = None) -> Iterator[str]:
+    """The app under a real uvicorn on loopback, configured as `assistant serve` does, not warmed up."""
     import uvicorn
 
     from assistant.api.server import uvicorn_config
 
     app = create_app(runtime=runtime)
     port = free_port()
-    srv = uvicorn.Server(uvicorn_config(app, runtime.settings, "127.0.0.1", port, lifespan="off"))
+    srv = uvicorn.Server(uvicorn_config(app, settings or runtime.settings, "127.0.0.1", port, lifespan="off"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
     while not srv.started:
         assert time.time() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live(runtime):
+    """A real server (threads: concurrent requests really overlap)."""
+    with serving(runtime) as base:
+        yield base
 
 
 def audit_count(runtime, action: str, **where) -> int:
@@ -65,7 +76,7 @@ def test_parallel_wrong_passwords_are_counted_before_the_check(live, runtime):
         users.add_user(s, name, PORTAL_PASSWORD, users.ADMIN)
 
     def attempt(_: int) -> int:
-        with httpx.Client(base_url=live) as client:
+        with httpx.Client(base_url=live, timeout=60) as client:
             token = login_form(client)
             return client.post("/portal/login", data={"username": name, "password": "wrong-password!",
                                                       "login_csrf": token}).status_code
@@ -73,7 +84,7 @@ def test_parallel_wrong_passwords_are_counted_before_the_check(live, runtime):
     with ThreadPoolExecutor(20) as pool:
         codes = list(pool.map(attempt, range(20)))
     assert codes.count(401) == 5 and codes.count(429) == 15, codes
-    with httpx.Client(base_url=live) as client:  # the right password is refused too while throttled
+    with httpx.Client(base_url=live, timeout=60) as client:  # the right password is refused too while throttled
         r = client.post("/portal/login", data={"username": name, "password": PORTAL_PASSWORD,
                                                "login_csrf": login_form(client)})
     assert r.status_code == 429
@@ -90,7 +101,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
     reg = register_kiosk(runtime)
     wrong = "000000" if reg.pin != "000000" else "111111"
     headers = {"X-Kiosk-Token": reg.token}
-    with httpx.Client(base_url=live, headers=headers) as client:
+    with httpx.Client(base_url=live, headers=headers, timeout=60) as client:
         codes = [client.get("/api/officer/alerts", headers={"X-Officer-Pin": wrong}).status_code for _ in range(20)]
         codes += [client.post("/api/session", json={"county": "涟源", "pin": wrong}).status_code for _ in range(20)]
         assert codes[:5] == [403] * 5 and set(codes[5:]) == {429}, codes
@@ -104,7 +115,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
 def test_a_right_pin_resets_the_count_and_other_kiosks_are_not_locked(live, runtime):
     reg, other = register_kiosk(runtime), register_kiosk(runtime)
     wrong = "000000" if reg.pin != "000000" else "111111"
-    with httpx.Client(base_url=live) as client:
+    with httpx.Client(base_url=live, timeout=60) as client:
         def alerts(r: kiosks.Registration, pin: str) -> int:
             return client.get("/api/officer/alerts", headers={"X-Kiosk-Token": r.token, "X-Officer-Pin": pin}
                               ).status_code
@@ -191,3 +202,23 @@ def test_dates_far_outside_any_period_are_refused_with_a_message(portal_app, run
         ]:
             r = client.get(path, params={**extra, field: day})
             assert r.status_code == 400 and "日期" in r.text, (path, field, r.status_code)
+
+
+def failed_sign_in_address(base: str, runtime) -> str:
+    """Sign in with a wrong password claiming X-Forwarded-For 203.0.113.9; the address the audit log recorded."""
+    name = f"nobody{time.time_ns() % 10**9}"
+    with httpx.Client(base_url=base, timeout=60) as client:
+        token = login_form(client)
+        r = client.post("/portal/login", data={"username": name, "password": "wrong-password!", "login_csrf": token},
+                        headers={"X-Forwarded-For": "203.0.113.9"})
+    assert r.status_code == 401
+    with runtime.database.session() as s:
+        detail = s.scalar(select(AuditEvent.detail).where(AuditEvent.actor == f"login:{name}"))
+    return detail.removeprefix("from ")
+
+
+def test_forwarded_addresses_are_believed_only_from_configured_proxies(live, runtime):
+    assert failed_sign_in_address(live, runtime) == "127.0.0.1"
+    behind_proxy = runtime.settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    with serving(runtime, behind_proxy) as base:
+        assert failed_sign_in_address(base, runtime) == "203.0.113.9"
