@@ -15,7 +15,7 @@ ACTION_NAMES = {
     "faq_drafted": "生成问答草稿", "faq_edited": "修改问答草稿", "faq_approved": "发布问答",
     "contact_updated": "修改联系方式",
     "kiosk_registered": "登记终端", "kiosk_session_opened": "民警开启终端会话",
-    "kiosk_session_ended": "民警结束终端会话",
+    "kiosk_session_ended": "民警结束终端会话", "kiosk_session_idle": "终端无人操作，本次问答结束",
     "kiosk_pin_failed": "终端民警口令错误", "kiosk_pin_locked": "终端民警口令已锁定",
     "kiosk_revoked": "停用终端", "export": "导出数据", "sheet": "打印问答单",
 }

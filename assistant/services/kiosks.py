@@ -127,3 +127,13 @@ def end_session(s: Session, kiosk: Kiosk | KioskInfo) -> int:
     for sess in open_:
         sess.ended_at = now
     return len(open_)
+
+
+def end_own_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> int:
+    """End the session holding `token` on this kiosk (the asker's turn is over). Returns 1, or 0 if it was not open."""
+    sess = s.scalar(select(KioskSession).where(KioskSession.token_hash == token_hash(token or ""),
+                                               KioskSession.kiosk_id == kiosk.id, KioskSession.ended_at.is_(None)))
+    if sess is None:
+        return 0
+    sess.ended_at = datetime.now(UTC)
+    return 1

@@ -95,6 +95,18 @@ def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk:
     return {"ended": ended}
 
 
+@router.delete("/session/current")
+def end_turn(state: State, db: DB, kiosk: CurrentKiosk,
+             x_kiosk_session: Annotated[str | None, Header()] = None) -> dict:
+    """The asker's turn ends (the page cleared itself after a while without a touch): this session only, no PIN
+    needed; the officer opens the next one with the county and the PIN."""
+    ended = kiosks.end_own_session(db, kiosk, x_kiosk_session)
+    if ended:
+        audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_idle", f"kiosk:{kiosk.id}", scope=kiosk.prison)
+    state.last_known_good.forget(("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")))
+    return {"ended": ended}
+
+
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """Answer a question for the session's county; the same fields as `assistant ask --json`."""

@@ -183,10 +183,22 @@ function readAloud() {
   speechSynthesis.speak(u);
 }
 
-// ---------- privacy: clear the screen after a while without a touch ----------
+// ---------- privacy: after a while without a touch the asker's turn ends ----------
 function touched() {
   clearTimeout(state.idleTimer);
-  state.idleTimer = setTimeout(() => { if (state.session) resetAsk(); }, IDLE_SECONDS * 1000);
+  state.idleTimer = setTimeout(() => { if (state.session) endTurn(); }, IDLE_SECONDS * 1000);
+}
+
+// The session (county, inmate number) ends on the server too, so the next person's questions are never logged
+// under the previous asker; the officer reopens with the county chosen again and the PIN.
+async function endTurn() {
+  try { await api("DELETE", "/api/session/current"); } catch (e) { /* the server ends it after 30 minutes */ }
+  state.session = null; state.county = null;
+  resetAsk();
+  text($("where"), ""); $("end-session").hidden = true;
+  $("county").value = ""; $("inmate").value = ""; $("pin").value = "";
+  text($("session-error"), "上一位的问答已结束。请民警重新选择户籍地，输入口令开始。");
+  show("screen-session");
 }
 
 async function init() {

