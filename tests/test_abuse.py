@@ -4,15 +4,13 @@ spoofed client addresses, oversized bodies. No model is loaded: the service is n
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD, free_port
+from conftest import KNOWLEDGE, PORTAL_PASSWORD
+from conftest import serving as serve_app
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
@@ -27,27 +25,8 @@ def runtime(tmp_path_factory):
     return Runtime(Settings(data_dir=tmp_path_factory.mktemp("abuse"), knowledge_dir=KNOWLEDGE, cookie_secure=False))
 
 
-@contextmanager
-def serving(runtime, settings: Settings | None = None) -> Iterator[str]:
-    """The app under a real uvicorn on loopback, configured as `assistant serve` does, not warmed up."""
-    import uvicorn
-
-    from assistant.api.server import uvicorn_config
-
-    app = create_app(runtime=runtime)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn_config(app, settings or runtime.settings, "127.0.0.1", port, lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+def serving(runtime, settings: Settings | None = None):
+    return serve_app(create_app(runtime=runtime), settings or runtime.settings)
 
 
 @pytest.fixture(scope="module")

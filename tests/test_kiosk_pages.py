@@ -3,12 +3,12 @@ the idle clear ends the asker's turn, device codes are checked, the officer view
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ARGS, CHROMIUM, KNOWLEDGE, free_port
+from conftest import CHROMIUM, KNOWLEDGE, serving
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from assistant.api.main import create_app
@@ -21,34 +21,13 @@ from assistant.storage.models import KioskSession
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(base URL, runtime): the app under uvicorn, marked ready without a model (no question is asked here)."""
-    import uvicorn
-
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: ./scripts/test.sh installs Debian's chromium")
     runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("pages"), knowledge_dir=KNOWLEDGE))
     app = create_app(runtime=runtime)
     app.state.service.ready.set()
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", runtime
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with serving(app, runtime.settings) as base:
+        yield base, runtime
 
 
 def register(runtime) -> kiosks.Registration:
@@ -99,7 +78,7 @@ def test_idle_clear_ends_the_turn_and_the_officer_reopens_with_county_and_pin(si
     assert "重新选择户籍地" in page.inner_text("#session-error")
     page.fill("#pin", reg.pin)  # the county must be chosen again
     page.click("#open-session")
-    page.wait_for_function("document.querySelector('#session-error').textContent.includes('户籍地')")
+    expect(page.locator("#session-error")).to_contain_text("户籍地不能为空")
     assert page.is_visible("#screen-session") and open_sessions(runtime, reg) == []
     open_turn(page, reg, county="150426", inmate="")
     (session,) = open_sessions(runtime, reg)
