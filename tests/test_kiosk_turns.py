@@ -70,3 +70,36 @@ def test_a_second_kiosk_with_the_same_name_sees_and_touches_nothing_of_the_first
         assert r.status_code == 404, r.text
     mine = client.post("/api/feedback", json={"question_id": answered}, headers=open_session(client, first))
     assert mine.status_code == 200 and mine.json()["followup_id"]
+
+
+def test_not_solved_keeps_the_inmate_number_for_the_prison(app, client):
+    """"没解决" on an answered question opens a follow-up that the prison can hand back to the asker."""
+    from assistant.services import followups
+
+    reg = register(app)
+    headers = open_session(client, reg, inmate="B-3001")
+    qid = asked(app, reg, "出狱后医保到哪里交", status="answered", inmate="B-3001")
+    r = client.post("/api/feedback", json={"question_id": qid}, headers=headers)
+    assert r.status_code == 200, r.text
+    fid = r.json()["followup_id"]
+    with app.state.service.runtime.database.session() as s:
+        followups.answer_followup(s, fid, "请到乡镇社保站办理。", "涟源市司法局")
+        waiting = {i.id: i for i in followups.prison_queue(s, PRISON)}
+    assert waiting[fid].inmate_number == "B-3001"
+
+
+def test_not_solved_spooled_during_an_outage_keeps_the_inmate_number(app, tmp_path):
+    from assistant.services.questions import QuestionLog
+    from assistant.storage.models import InmateLink, Question
+    from assistant.storage.spool import Spool
+
+    reg = register(app)
+    qid = asked(app, reg, "出狱后养老保险怎么续", status="answered")
+    db = app.state.service.runtime.database
+    qlog = QuestionLog(db, Spool(tmp_path / "spool.jsonl"))
+    qlog.spool.append({"kind": "unresolved", "client_id": "c1", "question_id": qid, "kiosk": "k",
+                       "kiosk_id": reg.kiosk_id, "prison": PRISON, "inmate_number": "C-77"})
+    assert qlog.replay() == 1
+    with db.session() as s:
+        fid = s.get(Question, qid).followup_id
+        assert s.query(InmateLink).filter_by(followup_id=fid).one().inmate_number == "C-77"

@@ -135,21 +135,26 @@ class QuestionLog:
             log.error("暂存文件无法重写，稍后重试 (spool replay failed, kept for later): %s", exc)
             return 0
 
-    def unresolved(self, question_id: int, kiosk_id: int, kiosk: str, prison: str) -> LogResult:
+    def unresolved(self, question_id: int, kiosk_id: int | None, kiosk: str, prison: str,
+                   inmate_number: str | None = None) -> LogResult:
         """The asker at kiosk `kiosk_id` pressed "没解决": make sure the question has a follow-up (NotFoundError
-        for a question of another kiosk). If the database fails the request is spooled and applied on replay."""
+        for a question of another kiosk), linked to the session's inmate number so the prison can hand the reply
+        over. If the database fails the request is spooled and applied on replay."""
         rec = {"kind": UNRESOLVED, "client_id": str(uuid.uuid4()), "question_id": question_id, "kiosk": kiosk,
-               "kiosk_id": kiosk_id, "prison": prison}
+               "kiosk_id": kiosk_id, "prison": prison, "inmate_number": inmate_number}
         try:
             return LogResult(question_id, self._unresolved(rec), False)
         except (SQLAlchemyError, OSError) as exc:
             return self._spool(rec, exc)
 
     def _unresolved(self, rec: dict) -> int:
-        return self.mark_unresolved(rec["question_id"], rec["kiosk"] or "kiosk", owner=rec.get("kiosk_id", -1))
+        return self.mark_unresolved(rec["question_id"], rec["kiosk"] or "kiosk", owner=rec.get("kiosk_id", -1),
+                                    inmate_number=rec.get("inmate_number"))
 
-    def mark_unresolved(self, question_id: int, actor: str = "kiosk", owner: int | None = None) -> int:
-        """The asker pressed "没解决": flag the question and make sure it has a follow-up. Returns its id.
+    def mark_unresolved(self, question_id: int, actor: str = "kiosk", owner: int | None = None,
+                        inmate_number: str | None = None) -> int:
+        """The asker pressed "没解决": flag the question and make sure it has a follow-up (with the inmate link when
+        the officer entered a number). Returns its id.
 
         `owner` (a kiosk id): only a question asked at that kiosk is found."""
         with self.db.session() as s:
@@ -158,5 +163,5 @@ class QuestionLog:
                 raise NotFoundError(f"{'本终端' if owner else ''}没有编号为 {question_id} 的问题")
             q.unresolved = True
             if q.followup_id is None:
-                q.followup_id = open_followup(s, q, "unresolved", None, actor).id
+                q.followup_id = open_followup(s, q, "unresolved", inmate_number, actor).id
             return q.followup_id

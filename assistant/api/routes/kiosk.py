@@ -127,7 +127,8 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
 def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up (spooled if the
     database is down, so the press is never lost)."""
-    logged = state.qlog.unresolved(body.question_id, kiosk.id, kiosk.name, kiosk.prison)
+    logged = state.qlog.unresolved(body.question_id, kiosk.id, kiosk.name, kiosk.prison,
+                                  session.inmate_number)
     if logged.notice:
         return {"followup_id": None, "message": logged.notice}
     bureau = "户籍地司法局"
