@@ -15,7 +15,7 @@ from assistant.core.config import Settings
 from assistant.runtime import Runtime
 from assistant.services import kiosks
 from assistant.services.questions import AskContext
-from assistant.storage.models import Kiosk
+from assistant.storage.models import InmateLink, Kiosk, Question
 
 PRISON = "雁北监狱"
 
@@ -90,7 +90,6 @@ def test_not_solved_keeps_the_inmate_number_for_the_prison(app, client):
 
 def test_not_solved_spooled_during_an_outage_keeps_the_inmate_number(app, tmp_path):
     from assistant.services.questions import QuestionLog
-    from assistant.storage.models import InmateLink, Question
     from assistant.storage.spool import Spool
 
     reg = register(app)
@@ -103,3 +102,25 @@ def test_not_solved_spooled_during_an_outage_keeps_the_inmate_number(app, tmp_pa
     with db.session() as s:
         fid = s.get(Question, qid).followup_id
         assert s.query(InmateLink).filter_by(followup_id=fid).one().inmate_number == "C-77"
+
+
+def test_the_bureau_history_names_no_kiosk_and_no_prison_account(app):
+    """A follow-up created at a kiosk and delivered by a prison account: the bureau's page shows neither name."""
+    from conftest import PORTAL_PASSWORD, portal_sign_in
+
+    from assistant.services import followups, users
+
+    reg = register(app, "教育室1号")
+    qid = asked(app, reg, "我的减刑什么时候批")
+    runtime = app.state.service.runtime
+    stamp = time.time_ns() % 10**9
+    with runtime.database.session() as s:
+        fid = s.get(Question, qid).followup_id
+        users.add_user(s, f"prisonwang{stamp}", PORTAL_PASSWORD, users.PRISON, "王警官", prison=PRISON)
+        users.add_user(s, f"lybureau{stamp}", PORTAL_PASSWORD, users.BUREAU, region_code="431382")
+        followups.answer_followup(s, fid, "请等候监狱通知。", f"lybureau{stamp}")
+        followups.deliver_followup(s, fid, f"prisonwang{stamp}", PRISON)
+    page = portal_sign_in(app, f"lybureau{stamp}").get(f"/portal/bureau/followups/{fid}").text
+    assert "处理记录" in page and "监狱终端" in page and "监狱民警" in page
+    for name in ("教育室1号", f"prisonwang{stamp}", "王警官", PRISON):
+        assert name not in page, name

@@ -168,6 +168,26 @@ def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[
             for fu, number in s.execute(query)]
 
 
+# Steps taken on the prison side: the bureau sees who in general terms, never a kiosk name or a staff account.
+PRISON_SIDE = {"created": "监狱终端", "delivered": "监狱民警"}
+ACTION_NAMES = {"created": "提出问题", "answered": "答复", "delivered": "转交给本人", "closed": "关闭"}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    actor: str
+    action: str
+    to_state: str | None
+    note: str
+
+
+def bureau_history(fu: FollowUp) -> list[HistoryRow]:
+    """A follow-up's history as the bureau sees it: prison-side steps without kiosk or staff names."""
+    return [HistoryRow(e.at, PRISON_SIDE.get(e.action, e.actor), ACTION_NAMES.get(e.action, e.action), e.to_state,
+                       e.note) for e in fu.events]
+
+
 def history(s: Session, followup_id: int, region_code: str | None = None) -> list[FollowUpEvent]:
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)

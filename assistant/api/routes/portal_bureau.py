@@ -40,7 +40,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: Reco
     followups.check_region(fu, who.region_code)
     members = followups.group_members(db, fu)
     faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
-    return render(request, "bureau_followup.html", who, fu=fu, members=members, events=list(fu.events),
+    return render(request, "bureau_followup.html", who, fu=fu, members=members, events=followups.bureau_history(fu),
                   faq_id=faq_id, title=f"跟进事项 {fu.id}")
 
 
