@@ -124,3 +124,35 @@ def test_the_bureau_history_names_no_kiosk_and_no_prison_account(app):
     assert "处理记录" in page and "监狱终端" in page and "监狱民警" in page
     for name in ("教育室1号", f"prisonwang{stamp}", "王警官", PRISON):
         assert name not in page, name
+
+
+def test_a_crisis_goes_to_the_prison_with_the_inmate_number_and_never_to_the_bureau(app):
+    """"我想死" (logged with a wrong topic): not in the bureau's queue, detail, statistics or exports — the bureau
+    sees only that a question was withheld; the prison sees it with the inmate number."""
+    from conftest import PORTAL_PASSWORD, portal_sign_in
+
+    from assistant.services import users
+
+    reg = register(app)
+    runtime = app.state.service.runtime
+    text = "我想死，活着真没意思"
+    qid = asked(app, reg, text, status="flagged", alert="crisis", inmate="D-4040")
+    ordinary = asked(app, reg, "我老婆的低保批了没有", inmate="D-4041")
+    stamp = time.time_ns() % 10**9
+    with runtime.database.session() as s:
+        fid = s.get(Question, qid).followup_id
+        users.add_user(s, f"crisisb{stamp}", PORTAL_PASSWORD, users.BUREAU, region_code="431382")
+        users.add_user(s, f"crisisp{stamp}", PORTAL_PASSWORD, users.PRISON, prison=PRISON)
+        assert s.get(Question, ordinary).followup_id != fid
+    bureau = portal_sign_in(app, f"crisisb{stamp}")
+    queue = bureau.get("/portal/bureau/queue", params={"state": "all"}).text
+    assert "我老婆的低保批了没有" in queue and text not in queue and "涉及人身安全" in queue
+    assert bureau.get(f"/portal/bureau/followups/{fid}").status_code == 404
+    r = bureau.post(f"/portal/bureau/followups/{fid}/answer", data={"answer": "x", "csrf_token": bureau.csrf})
+    assert r.status_code == 404
+    assert text not in bureau.get("/portal/bureau/stats").text
+    for kind in ("questions", "followups"):
+        export = bureau.get("/portal/exports/download", params={"kind": kind, "format": "csv"})
+        assert export.status_code == 200 and text not in export.content.decode("utf-8-sig")
+    prison = portal_sign_in(app, f"crisisp{stamp}").get("/portal/prison/deliveries").text
+    assert text in prison and "D-4040" in prison

@@ -31,7 +31,8 @@ MAX_PARAPHRASES = 30
 def queue(request: Request, who: BureauUser, db: DB,
           state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open") -> Response:
     groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state])
-    return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题")
+    return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题",
+                  withheld=followups.withheld_count(db, who.region_code))
 
 
 @router.get("/followups/{followup_id}")

@@ -39,7 +39,8 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
 @router.get("/deliveries")
 def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
     items = followups.prison_queue(db, who.prison, followups.ANSWERED)
-    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复")
+    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复",
+                  crises=followups.prison_crises(db, who.prison))
 
 
 @router.post("/followups/{followup_id}/deliver")
