@@ -140,6 +140,8 @@ def cases(w: World) -> list[Case]:
         Case("POST", "/api/feedback", fs({"kiosk"}), data=(("json", {"question_id": w.question_id}),)),
         Case("GET", "/api/followups", fs({"kiosk"})),
         Case("GET", "/api/officer/alerts", fs({"kiosk"})),
+        Case("GET", "/api/kiosk", fs({"kiosk"})),
+        Case("DELETE", "/api/session/current", fs({"kiosk"})),
         Case("DELETE", "/api/session", fs({"kiosk"}), data=(("json", {"pin": w.kiosk_headers["X-Officer-Pin"]}),)),
         Case("GET", "/portal/login", fs(PUBLIC)),
         Case("POST", "/portal/login", fs(), data=(("form", {"username": "nobody", "password": PASSWORD,

@@ -83,3 +83,28 @@ def test_idle_clear_ends_the_turn_and_the_officer_reopens_with_county_and_pin(si
     open_turn(page, reg, county="150426", inmate="")
     (session,) = open_sessions(runtime, reg)
     assert session.region_code == "150426" and session.inmate_number is None
+
+
+def test_a_mistyped_device_code_is_refused_and_a_revoked_one_can_be_replaced(site, browser):
+    base, runtime = site
+    reg = register(runtime)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/kiosk")
+    page.fill("#reg-token", reg.token[:-1] + ("A" if reg.token[-1] != "A" else "B"))
+    page.click("#reg-save")
+    expect(page.locator("#reg-error")).to_contain_text("登记码不正确")
+    assert page.is_visible("#screen-register") and page.evaluate("localStorage.getItem('kioskToken')") is None
+    page.fill("#reg-token", reg.token)
+    page.click("#reg-save")
+    page.wait_for_selector("#screen-session:not([hidden])")
+    with runtime.database.session() as s:
+        kiosks.revoke(s, reg.kiosk_id)
+    page.reload()  # a revoked (or otherwise dead) code does not leave the page stuck
+    page.wait_for_selector("#screen-register:not([hidden])")
+    expect(page.locator("#reg-error")).to_contain_text("重新登记")
+    new = register(runtime)
+    page.fill("#reg-token", new.token)
+    page.click("#reg-save")
+    page.wait_for_selector("#screen-session:not([hidden])")
+    page.click("#re-register")  # the officer can also start over by hand
+    page.wait_for_selector("#screen-register:not([hidden])")

@@ -53,6 +53,12 @@ def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=
     return out
 
 
+@router.get("/kiosk")
+def this_kiosk(kiosk: CurrentKiosk) -> dict:
+    """Which kiosk a device code belongs to: the page checks a code before keeping it (403 if unknown or revoked)."""
+    return {"id": kiosk.id, "name": kiosk.name, "prison": kiosk.prison}
+
+
 def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, pin: str) -> None:
     """The officer's PIN, counted before it is checked: after too many wrong ones the kiosk's PIN is locked for
     a while (429, whatever the PIN); every wrong PIN and every lock is audited."""

@@ -76,6 +76,27 @@ async function endSession() {
   show("screen-session");
 }
 
+// ---------- device code: checked before it is kept; 重新登记 replaces a wrong or revoked one ----------
+async function tokenIsValid(token) {
+  const res = await fetch("/api/kiosk", { headers: { "X-Kiosk-Token": token } }).catch(() => null);
+  return !!res && res.ok;
+}
+
+async function registerKiosk() {
+  const t = $("reg-token").value.trim();
+  if (!t) { text($("reg-error"), "请输入登记码"); return; }
+  if (!(await tokenIsValid(t))) { text($("reg-error"), "登记码不正确或终端已停用，请核对后重新输入"); return; }
+  state.token = t; localStorage.setItem("kioskToken", t);
+  $("reg-token").value = ""; text($("reg-error"), "");
+  show("screen-session");
+}
+
+function showRegister(message) {
+  state.token = null; state.session = null; localStorage.removeItem("kioskToken");
+  text($("reg-error"), message);
+  show("screen-register");
+}
+
 // ---------- topics and asking ----------
 async function loadTopics() {
   const topics = await api("GET", `/api/topics?county=${encodeURIComponent(state.county.code)}`);
@@ -203,11 +224,8 @@ async function endTurn() {
 
 async function init() {
   ["click", "touchstart", "keydown", "input"].forEach((ev) => document.addEventListener(ev, touched, true));
-  $("reg-save").addEventListener("click", () => {
-    const t = $("reg-token").value.trim();
-    if (!t) { text($("reg-error"), "请输入登记码"); return; }
-    state.token = t; localStorage.setItem("kioskToken", t); show("screen-session");
-  });
+  $("reg-save").addEventListener("click", registerKiosk);
+  $("re-register").addEventListener("click", () => showRegister(""));
   $("open-session").addEventListener("click", startSession);
   $("end-session").addEventListener("click", endSession);
   $("topic-back").addEventListener("click", resetAsk);
@@ -220,7 +238,8 @@ async function init() {
   $("read-aloud").addEventListener("click", readAloud);
   if (!window.speechSynthesis) $("read-aloud").hidden = true;
   await loadRegions();
-  show(state.token ? "screen-session" : "screen-register");
+  if (state.token && !(await tokenIsValid(state.token))) showRegister("本终端的登记码无效或已停用，请民警重新登记。");
+  else show(state.token ? "screen-session" : "screen-register");
   touched();
 }
 
