@@ -108,3 +108,46 @@ def test_a_mistyped_device_code_is_refused_and_a_revoked_one_can_be_replaced(sit
     page.wait_for_selector("#screen-session:not([hidden])")
     page.click("#re-register")  # the officer can also start over by hand
     page.wait_for_selector("#screen-register:not([hidden])")
+
+
+def log_crisis(runtime, reg: kiosks.Registration, text: str, inmate: str) -> int:
+    from assistant.answering.models import Answer
+    from assistant.services.questions import AskContext, QuestionLog
+    from assistant.storage.spool import Spool
+
+    answer = Answer(text, "涟源市", "flagged", "回答", [], "crisis", [], region_code="431382")
+    qlog = QuestionLog(runtime.database, Spool(runtime.settings.spool_path))
+    return qlog.record(answer, AskContext(prison="雁北监狱", kiosk="页面终端", inmate_number=inmate,
+                                          kiosk_id=reg.kiosk_id)).question_id
+
+
+def watch(page, reg: kiosks.Registration, pin: str) -> None:
+    page.fill("#token", reg.token)
+    page.fill("#pin", pin)
+    page.click("#watch")
+
+
+def test_officer_view_says_not_signed_in_shows_the_inmate_number_sounds_and_remembers_seen(site, browser):
+    base, runtime = site
+    reg = register(runtime)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/officer")
+    watch(page, reg, "000000" if reg.pin != "000000" else "111111")
+    expect(page.locator("#error")).to_contain_text("未登录")
+    assert page.is_hidden("#alerts-box") and page.is_hidden("#none") and "未登录" in page.inner_text("#status")
+
+    log_crisis(runtime, reg, "出去也没人要我，活着没意思", "D-1234")
+    watch(page, reg, reg.pin)
+    page.wait_for_selector("#alerts li.officer-alert")
+    assert "D-1234" in page.inner_text("#alerts") and page.evaluate("window.__beeps") == 1
+    page.click("#alerts-box")  # acknowledged
+    assert page.locator("#alerts li.officer-alert").count() == 0
+
+    page.reload()
+    watch(page, reg, reg.pin)
+    page.wait_for_selector("#alerts li")
+    time.sleep(0.5)
+    assert page.locator("#alerts li.officer-alert").count() == 0 and not page.evaluate("window.__beeps")
+    log_crisis(runtime, reg, "我真的撑不下去了", "D-5678")
+    page.wait_for_selector("#alerts li.officer-alert", timeout=10000)
+    assert page.locator("#alerts li.officer-alert").count() == 1 and page.evaluate("window.__beeps") == 1

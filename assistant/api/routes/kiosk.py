@@ -17,7 +17,7 @@ from assistant.services import audit, kiosks
 from assistant.services.errors import ForbiddenError, InvalidError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
-from assistant.storage.models import FollowUp, Question
+from assistant.storage.models import FollowUp, InmateLink, Question
 
 router = APIRouter(prefix="/api", tags=["kiosk"])
 TOP_QUESTIONS = 6
@@ -166,7 +166,9 @@ def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
     """Crisis alerts from this prison's kiosks, newest first, for the supervising officer's view."""
     check_officer_pin(request, state, kiosk, x_officer_pin or "")
     since = datetime.now(UTC) - timedelta(hours=hours)
-    rows = db.scalars(select(Question).where(Question.prison == kiosk.prison, Question.alert.is_not(None),
-                                             Question.asked_at >= since).order_by(Question.id.desc()))
-    return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text}
-            for q in rows]
+    rows = db.execute(select(Question, InmateLink.inmate_number)
+                      .outerjoin(InmateLink, InmateLink.followup_id == Question.followup_id)
+                      .where(Question.prison == kiosk.prison, Question.alert.is_not(None), Question.asked_at >= since)
+                      .order_by(Question.id.desc()))
+    return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text,
+             "inmate_number": number} for q, number in rows]
