@@ -88,6 +88,7 @@ def test_crisis_shows_care_and_reaches_the_officer_view(server, browser, registr
     base, _ = server
     officer = browser.new_page(viewport={"width": 1280, "height": 800})
     officer.goto(f"{base}/officer")
+    officer.click("summary")  # the device code instead of a pairing code
     officer.fill("#token", registration.token)
     officer.fill("#pin", registration.pin)
     officer.click("#watch")

@@ -141,6 +141,8 @@ def cases(w: World) -> list[Case]:
         Case("GET", "/api/followups", fs({"kiosk"})),
         Case("GET", "/api/officer/alerts", fs({"kiosk"})),
         Case("GET", "/api/kiosk", fs({"kiosk"})),
+        Case("POST", "/api/officer/pairing", fs({"kiosk"})),
+        Case("POST", "/api/officer/pair", fs(), data=(("json", {"code": "000000", "pin": "000000"}),)),
         Case("DELETE", "/api/session/current", fs({"kiosk"})),
         Case("DELETE", "/api/session", fs({"kiosk"}), data=(("json", {"pin": w.kiosk_headers["X-Officer-Pin"]}),)),
         Case("GET", "/portal/login", fs(PUBLIC)),

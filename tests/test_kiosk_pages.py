@@ -3,6 +3,7 @@ the idle clear ends the asker's turn, device codes are checked, the officer view
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -122,6 +123,7 @@ def log_crisis(runtime, reg: kiosks.Registration, text: str, inmate: str) -> int
 
 
 def watch(page, reg: kiosks.Registration, pin: str) -> None:
+    page.locator("details").evaluate("d => { d.open = true; }")  # the device code instead of a pairing code
     page.fill("#token", reg.token)
     page.fill("#pin", pin)
     page.click("#watch")
@@ -151,3 +153,28 @@ def test_officer_view_says_not_signed_in_shows_the_inmate_number_sounds_and_reme
     log_crisis(runtime, reg, "我真的撑不下去了", "D-5678")
     page.wait_for_selector("#alerts li.officer-alert", timeout=10000)
     assert page.locator("#alerts li.officer-alert").count() == 1 and page.evaluate("window.__beeps") == 1
+
+
+def test_the_officer_pairs_with_a_six_digit_code_and_then_needs_only_the_pin(site, browser):
+    base, runtime = site
+    reg = register(runtime)
+    kiosk = registered_page(browser, base, reg)
+    kiosk.click("#pairing")
+    expect(kiosk.locator("#pairing-code")).to_contain_text("值守配对码")
+    code = re.search(r"\d{6}", kiosk.inner_text("#pairing-code")).group(0)
+    officer = browser.new_page(viewport={"width": 1280, "height": 800})
+    officer.goto(f"{base}/officer")
+    officer.fill("#pair-code", "000000" if code != "000000" else "111111")
+    officer.fill("#pin", reg.pin)
+    officer.click("#watch")
+    expect(officer.locator("#error")).to_contain_text("配对码不正确")
+    officer.fill("#pair-code", code)
+    officer.fill("#pin", reg.pin)
+    officer.click("#watch")
+    officer.wait_for_selector("#alerts-box:not([hidden])")
+    assert "已连接" in officer.inner_text("#status")
+    officer.reload()  # paired once: the PIN alone signs in again
+    officer.fill("#pin", reg.pin)
+    officer.click("#watch")
+    officer.wait_for_selector("#alerts-box:not([hidden])")
+    assert len(code) == 6 and len(reg.token) == 43

@@ -30,6 +30,11 @@ class PinRequest(BaseModel):
     pin: str = Field(pattern=r"^\d{6}$")
 
 
+class PairRequest(BaseModel):
+    code: str = Field(pattern=r"^\d{6}$", description="配对码（终端上显示的 6 位数字）")
+    pin: str = Field(pattern=r"^\d{6}$")
+
+
 class FeedbackRequest(BaseModel):
     question_id: int = Field(gt=0, le=MAX_ID)
 

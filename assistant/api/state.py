@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 LOGIN_FAILURES_PER_USER = "5/15minutes"  # attempts since the last right password
 LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
 PIN_GUESSES_PER_KIOSK = "5/15minutes"  # officer PIN checks on one kiosk since its last right PIN
+PAIRING_TRIES_PER_ADDRESS = "10/15minutes"  # officer-view pairing attempts from one address
+PAIRING_SECONDS = 600
 
 
 class ServiceState:
@@ -40,6 +42,9 @@ class ServiceState:
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
         self._login_per_address = parse(LOGIN_FAILURES_PER_ADDRESS)
         self._pin_per_kiosk = parse(PIN_GUESSES_PER_KIOSK)
+        self._pairing_per_address = parse(PAIRING_TRIES_PER_ADDRESS)
+        self._pairings: dict[str, tuple[str, float]] = {}  # short code -> (device code, expiry)
+        self._pairings_lock = threading.Lock()
 
     def warm_up(self) -> None:
         try:
@@ -79,3 +84,30 @@ class ServiceState:
 
     def pin_succeeded(self, kiosk_id: int) -> None:
         self._limiter.clear(self._pin_per_kiosk, "pin-kiosk", str(kiosk_id))
+
+    def new_pairing(self, device_code: str) -> str:
+        """A six-digit code, valid for PAIRING_SECONDS, that stands for a kiosk's device code on the officer's
+        screen (held in memory only; a restart just means pairing again)."""
+        import secrets
+
+        now = time.time()
+        with self._pairings_lock:
+            self._pairings = {c: v for c, v in self._pairings.items() if v[1] > now}
+            while True:
+                code = f"{secrets.randbelow(10**6):06d}"
+                if code not in self._pairings:
+                    self._pairings[code] = (device_code, now + PAIRING_SECONDS)
+                    return code
+
+    def pairing_attempt(self, address: str) -> bool:
+        return self._limiter.hit(self._pairing_per_address, "pairing-address", address)
+
+    def pairing(self, code: str) -> str | None:
+        """The device code a live pairing code stands for, or None."""
+        with self._pairings_lock:
+            found = self._pairings.get(code)
+        return found[0] if found and found[1] > time.time() else None
+
+    def pairing_used(self, code: str) -> None:
+        with self._pairings_lock:
+            self._pairings.pop(code, None)

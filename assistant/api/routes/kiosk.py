@@ -11,10 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
-from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
+from assistant.api.schemas import (
+    AskRequest,
+    AskResponse,
+    Bureau,
+    FeedbackRequest,
+    PairRequest,
+    PinRequest,
+    SessionRequest,
+)
+from assistant.api.state import PAIRING_SECONDS
 from assistant.knowledge.regions import UnknownRegionError
 from assistant.services import audit, kiosks
-from assistant.services.errors import ForbiddenError, InvalidError, ThrottledError
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
 from assistant.storage.models import FollowUp, InmateLink, Question
@@ -172,3 +181,26 @@ def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
                       .order_by(Question.id.desc()))
     return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text,
              "inmate_number": number} for q, number in rows]
+
+
+@router.post("/officer/pairing")
+def start_pairing(state: State, kiosk: CurrentKiosk, x_kiosk_token: Annotated[str | None, Header()] = None) -> dict:
+    """The kiosk shows a six-digit pairing code, so the officer's screen needs that code and the PIN instead of
+    the 43-character device code."""
+    return {"code": state.new_pairing(x_kiosk_token or ""), "expires_in": PAIRING_SECONDS, "kiosk": kiosk.name}
+
+
+@router.post("/officer/pair")
+def pair(request: Request, body: PairRequest, state: State) -> dict:
+    """The officer's screen trades a pairing code and the officer PIN for the kiosk's device code (used once)."""
+    address = request.client.host if request.client else "unknown"
+    if not state.pairing_attempt(address):
+        raise ThrottledError("配对尝试次数太多，请 15 分钟后再试 (too many pairing attempts)")
+    device_code = state.pairing(body.code)
+    if device_code is None:
+        raise NotFoundError("配对码不正确或已过期，请在终端上重新获取 (unknown or expired pairing code)")
+    with state.runtime.database.session() as s:
+        kiosk = kiosks.info(kiosks.authenticate(s, device_code))
+    check_officer_pin(request, state, kiosk, body.pin)
+    state.pairing_used(body.code)
+    return {"token": device_code, "kiosk": kiosk.name}

@@ -97,6 +97,15 @@ function showRegister(message) {
   show("screen-register");
 }
 
+// A six-digit code for the officer's screen (/officer), instead of typing the long device code there.
+async function showPairingCode() {
+  try {
+    const p = await api("POST", "/api/officer/pairing");
+    text($("pairing-code"), `值守配对码：${p.code}（${Math.round(p.expires_in / 60)} 分钟内有效，在值班民警电脑上输入）`);
+  } catch (e) { text($("pairing-code"), e.message); }
+  $("pairing-code").hidden = false;
+}
+
 // ---------- topics and asking ----------
 async function loadTopics() {
   const topics = await api("GET", `/api/topics?county=${encodeURIComponent(state.county.code)}`);
@@ -226,6 +235,7 @@ async function init() {
   ["click", "touchstart", "keydown", "input"].forEach((ev) => document.addEventListener(ev, touched, true));
   $("reg-save").addEventListener("click", registerKiosk);
   $("re-register").addEventListener("click", () => showRegister(""));
+  $("pairing").addEventListener("click", showPairingCode);
   $("open-session").addEventListener("click", startSession);
   $("end-session").addEventListener("click", endSession);
   $("topic-back").addEventListener("click", resetAsk);

@@ -2,6 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const SEEN_KEY = "officerSeen";   // acknowledged alerts survive a reload
+const TOKEN_KEY = "officerKioskToken";   // after pairing once, the PIN alone signs in
 const seen = new Set(JSON.parse(localStorage.getItem(SEEN_KEY) || "[]"));
 let latest = [];
 let timer = null;
@@ -59,13 +60,30 @@ function acknowledge() {   // a touch acknowledges what is on screen
   document.title = "值班民警提醒";
 }
 
+async function pairedToken(code, pin) {   // the pairing code and PIN traded for the kiosk's device code
+  const res = await fetch("/api/officer/pair", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                 body: JSON.stringify({ code, pin }) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && data.error.message.zh) || "配对失败");
+  return data.token;
+}
+
+async function start() {
+  const pin = $("pin").value.trim(), code = $("pair-code").value.trim();
+  let token = $("token").value.trim() || localStorage.getItem(TOKEN_KEY) || "";
+  $("error").textContent = "";
+  clearInterval(timer);
+  if (code) {
+    try { token = await pairedToken(code, pin); } catch (e) { notSignedIn(e.message); return; }
+  }
+  if (!token) { notSignedIn("请输入终端上显示的配对码"); return; }
+  localStorage.setItem(TOKEN_KEY, token);
+  $("pair-code").value = "";
+  poll(token, pin);
+  timer = setInterval(() => poll(token, pin), 3000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  $("watch").addEventListener("click", () => {
-    const token = $("token").value.trim(), pin = $("pin").value.trim();
-    $("error").textContent = "";
-    clearInterval(timer);
-    poll(token, pin);
-    timer = setInterval(() => poll(token, pin), 3000);
-  });
+  $("watch").addEventListener("click", start);
   $("alerts-box").addEventListener("click", acknowledge);
 });
