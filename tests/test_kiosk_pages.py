@@ -178,3 +178,35 @@ def test_the_officer_pairs_with_a_six_digit_code_and_then_needs_only_the_pin(sit
     officer.click("#watch")
     officer.wait_for_selector("#alerts-box:not([hidden])")
     assert len(code) == 6 and len(reg.token) == 43
+
+
+class CannedAnswerer:
+    """Stands in for the model-backed answerer: one answer that quotes an FAQ with contact fill-ins."""
+
+    def __init__(self, regions):
+        self.regions = regions
+
+    def run(self, question: str, region_code: str):
+        from assistant.answering.compose import render_fill_ins
+        from assistant.answering.models import Answer
+
+        text = render_fill_ins("出狱后请到户籍地司法局报到。电话：【待填写：涟源市司法局安置帮教联系电话】",
+                               self.regions)
+        return Answer(question, "涟源市", "answered", text, [], None, [], region_code=region_code)
+
+
+def test_saved_contact_details_replace_the_blanks_and_office_hours_show_on_the_kiosk(site, browser):
+    from assistant.knowledge.models import Bureau
+
+    base, runtime = site
+    runtime.publish_contact("431382", Bureau("涟源市司法局", "0738-1234567", "涟源市某路1号", "周一至周五 8:30-17:30"))
+    runtime.__dict__["answerer"] = CannedAnswerer(runtime.regions)
+    reg = register(runtime)
+    page = registered_page(browser, base, reg)
+    open_turn(page, reg)
+    page.fill("#question", "出来以后去哪里报到")
+    page.click("#ask")
+    page.wait_for_selector("#screen-answer:not([hidden])")
+    assert "0738-1234567" in page.inner_text("#answer-text") and "暂未公布" not in page.inner_text("#answer-text")
+    bureau = page.inner_text("#answer-bureau")
+    assert "0738-1234567" in bureau and "办公时间：周一至周五 8:30-17:30" in bureau

@@ -105,7 +105,7 @@ class Answerer:
         bureau = self.regions.bureau_region(region_code)
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
-            return PartAnswer(result.text, ANSWERED, compose.faq_answer(item),
+            return PartAnswer(result.text, ANSWERED, compose.faq_answer(item, self.regions),
                               compose.source_refs(item, self.regions), "faq", [item.id], d.reason)
         if d.status == ANSWERED:
             chosen = [result.chunks[0].item]
@@ -116,7 +116,7 @@ class Answerer:
             refs: list[SourceRef] = []
             for item in chosen:
                 refs += [r for r in compose.source_refs(item, self.regions) if r not in refs]
-            return PartAnswer(result.text, ANSWERED, compose.passage_answer(chosen), refs, "chunk",
+            return PartAnswer(result.text, ANSWERED, compose.passage_answer(chosen, self.regions), refs, "chunk",
                               [i.id for i in chosen], d.reason)
         if result.features.crisis:
             return PartAnswer(result.text, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)

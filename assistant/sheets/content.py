@@ -293,7 +293,7 @@ def rank_entries(applicable: list[FaqEntry], counts: Counter[str], regions: Regi
 
 def _entry(number: int, f: FaqEntry, regions: RegionTree, times: int, today: date) -> SheetEntry:
     citations = tuple(dict.fromkeys(src.citation for src in f.sources))
-    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer).splitlines() if p.strip())
+    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer, regions).splitlines() if p.strip())
     return SheetEntry(number, f.id, f.question.strip(), answer, citations, regions[f.region].name, f.reviewed,
                       f.review_due, bool(f.review_due and f.review_due < today), times)
 

@@ -185,7 +185,7 @@ function renderAnswer(a) {
   }
   const b = a.bureau || {};
   text($("answer-bureau"), b.name ? `${b.name}　电话：${b.phone || "暂未公布，请向监狱民警询问"}` +
-    (b.address ? `　地址：${b.address}` : "") : "");
+    (b.address ? `　地址：${b.address}` : "") + (b.hours ? `　办公时间：${b.hours}` : "") : "");
   $("officer-alert").hidden = a.alert !== "crisis";
   $("not-solved").hidden = !(a.status === "answered" && a.question_id);
   $("feedback-message").hidden = true;
