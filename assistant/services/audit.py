@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.services.periods import within
+from assistant.services.search_filter import matches
 from assistant.services.users import Principal
 from assistant.storage.models import AuditEvent
 
@@ -34,9 +38,12 @@ def record(s: Session, who: Principal | str, action: str, target: str = "", deta
     return event
 
 
-def events(s: Session, scope: str | None = None, action: str | None = None, limit: int = 200) -> list[AuditEvent]:
-    """Newest first; `scope` limits to one county or prison."""
+def events(s: Session, scope: str | None = None, action: str | None = None, limit: int = 200,
+           text: str | None = None, since: date | None = None, until: date | None = None) -> list[AuditEvent]:
+    """Newest first; `scope` limits to one county or prison, `text` searches who, what and the details."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000)))
+    query = within(query, AuditEvent.at, since, until).where(
+        matches(text, AuditEvent.actor, AuditEvent.target, AuditEvent.detail, AuditEvent.scope))
     if scope:
         query = query.where(AuditEvent.scope == scope)
     if action:

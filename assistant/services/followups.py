@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.grouping import is_near_duplicate
+from assistant.services.search_filter import matches
 from assistant.storage.models import FollowUp, FollowUpEvent, InmateLink, Question
 
 OPEN, ANSWERED, DELIVERED, CLOSED = "open", "answered", "delivered", "closed"
@@ -99,10 +100,15 @@ def check_region(fu: FollowUp, region_code: str | None) -> None:
         raise NotFoundError(f"没有编号为 {fu.id} 的跟进事项")
 
 
-def bureau_queue(s: Session, region_code: str, state: str | None = OPEN) -> list[BureauItem]:
-    """Groups of follow-ups for one county, oldest first; a group is answered once."""
-    query = (select(FollowUp).where(FollowUp.region_code == region_code, FollowUp.reason != CRISIS)
+def bureau_queue(s: Session, region_code: str, state: str | None = OPEN, text: str | None = None,
+                 topic: str | None = None) -> list[BureauItem]:
+    """Groups of follow-ups for one county, oldest first; a group is answered once. `text` keeps follow-ups whose
+    question or answer contains every word typed; `topic` one topic."""
+    query = (select(FollowUp).where(FollowUp.region_code == region_code, FollowUp.reason != CRISIS,
+                                    matches(text, FollowUp.text, FollowUp.answer))
              .order_by(FollowUp.id))
+    if topic:
+        query = query.where(FollowUp.topic == topic)
     if state:
         query = query.where(FollowUp.state == state)
     rows = list(s.scalars(query))

@@ -29,9 +29,12 @@ MAX_PARAPHRASES = 30
 
 @router.get("/queue")
 def queue(request: Request, who: BureauUser, db: DB,
-          state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open") -> Response:
-    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state])
-    return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题",
+          state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open",
+          q: Annotated[str | None, Query(max_length=100)] = None,
+          topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state], q, topic or None)
+    return render(request, "bureau_queue.html", who, groups=groups, state=state, q=q, topic=topic,
+                  title="待跟进的问题",
                   withheld=followups.withheld_count(db, who.region_code))
 
 
