@@ -17,6 +17,7 @@ ACTION_NAMES = {
     "user_disabled": "停用账号", "user_enabled": "启用账号", "password_set": "重设密码",
     "followup_answered": "答复跟进", "followup_closed": "关闭跟进", "followup_delivered": "转交答复",
     "faq_drafted": "生成问答草稿", "faq_edited": "修改问答草稿", "faq_approved": "发布问答",
+    "faq_reopened": "修改已发布问答（重新审核）", "faq_withdrawn": "撤回问答", "faq_merged": "合并问答",
     "contact_updated": "修改联系方式",
     "kiosk_registered": "登记终端", "kiosk_session_opened": "民警开启终端会话",
     "kiosk_session_ended": "民警结束终端会话", "kiosk_session_idle": "终端无人操作，本次问答结束",

@@ -82,17 +82,63 @@ def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
     published = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
                                                         FaqRecord.status == "approved")
                                 .order_by(FaqRecord.approved_at.desc())))
+    withdrawn = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
+                                                        FaqRecord.status == faq.WITHDRAWN).order_by(FaqRecord.id)))
     return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.region_code), published=published,
-                  title="本县问答")
+                  withdrawn=withdrawn, title="本县问答")
+
+
+@router.post("/faq/{faq_id}/reopen")
+def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
+    """Edit a published entry: back to draft (off the kiosks at once) until it is approved again."""
+    with state.runtime.database.session() as s:
+        faq.reopen(s, faq_id, who.region_code)
+        audit.record(s, who, "faq_reopened", faq_id)
+    state.runtime.unpublish_faq(faq_id)
+    return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
+
+
+@router.post("/faq/{faq_id}/withdraw")
+def faq_withdraw(state: State, who: BureauForm, faq_id: FaqId,
+                 note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    with state.runtime.database.session() as s:
+        faq.withdraw(s, faq_id, who.region_code)
+        audit.record(s, who, "faq_withdrawn", faq_id, note.strip())
+    state.runtime.unpublish_faq(faq_id)
+    return RedirectResponse("/portal/bureau/faq", 303)
+
+
+@router.post("/faq/{faq_id}/merge")
+def faq_merge(state: State, who: BureauForm, faq_id: FaqId, into: Annotated[str, Form(max_length=80)]) -> Response:
+    """Merge this entry into `into`: its wordings become paraphrases there, and this one is withdrawn."""
+    runtime = state.runtime
+    with runtime.database.session() as s:
+        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.region_code)
+        audit.record(s, who, "faq_merged", faq_id, f"并入 {into.strip()}")
+    runtime.unpublish_faq(faq_id)
+    if entry is not None:
+        runtime.publish_faq(entry)
+    return RedirectResponse(f"/portal/bureau/faq/{into.strip()}", 303)
 
 
 def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: str = "",
               status_code: int = 200) -> Response:
     topics = list(request.app.state.service.runtime.kb.topics.values())
     rows = [*record.sources, *({} for _ in range(2))]  # two empty rows to add sources
+    others = [] if record.status == faq.WITHDRAWN else _mergeable(request, record)
     return render(request, "bureau_faq_edit.html", who, status_code=status_code, record=record, topics=topics,
+                  others=others,
                   error=error, min_paraphrases=MIN_PARAPHRASES, source_rows=rows, kinds=faq.EDITABLE_KINDS,
                   title=f"问答 {record.id}")
+
+
+def _mergeable(request: Request, record: FaqRecord) -> list[FaqRecord]:
+    """The county's other drafts and published entries this one may be merged into."""
+    with request.app.state.service.runtime.database.session() as s:
+        return list(s.scalars(select(FaqRecord).where(FaqRecord.region_code == record.region_code,
+                                                      FaqRecord.id != record.id,
+                                                      FaqRecord.status.in_(("draft", "approved")))
+                              .order_by(FaqRecord.id)))
 
 
 @router.get("/faq/{faq_id}")
