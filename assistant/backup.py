@@ -45,7 +45,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.storage.db import alembic_config, make_engine, upgrade
+from assistant.storage.db import alembic_config, make_engine, make_private, upgrade
+from assistant.storage.files import private_file
 from assistant.storage.models import Base
 
 FORMAT = "bangjiao-backup"
@@ -300,7 +301,7 @@ def create_backup(database_url: str, knowledge_dir: Path | None, spool_path: Pat
         manifest = Manifest(datetime.now(UTC).isoformat(timespec="seconds"), dialect, revision, tuple(tables),
                             knowledge, _sha(spool_data) if spool_data.strip() else None)
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial")
+        partial = private_file(out.with_name(f".{out.name}.partial"))  # holds password hashes: owner-only
         try:
             with tarfile.open(partial, "w:gz") as tar:
                 _add_bytes(tar, MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False, indent=1).encode())
@@ -502,9 +503,7 @@ def _restore_database(manifest: Manifest, staging: Path, url: str) -> None:
             return
         from alembic import command
 
-        sqlite_file = _sqlite_file(url)
-        if sqlite_file is not None:
-            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        make_private(url)
         command.upgrade(alembic_config(url), manifest.revision)
         engine = make_engine(url)
         try:
@@ -608,4 +607,5 @@ def _restore_spool(source: Path | None, target: Path | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     shutil.copyfile(source, partial)
+    private_file(partial)
     os.replace(partial, target)

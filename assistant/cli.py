@@ -640,6 +640,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     from assistant.api.main import create_app
+    from assistant.api.server import uvicorn_config
 
     if demo_kiosk:
         from sqlalchemy import func, select
@@ -656,7 +657,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     set_torch_threads(get_settings().server_torch_threads)
     typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，工作平台：/portal/，接口文档：/docs）")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn_config(create_app(), get_settings(), host, port, log_level="info")).run()
 
 
 if __name__ == "__main__":

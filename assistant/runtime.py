@@ -29,6 +29,7 @@ from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
+from assistant.storage.files import private_dir
 from assistant.text.analyzer import Analyzer
 from assistant.text.conditions import ConditionDetector
 from assistant.text.signals import SignalDetector
@@ -53,6 +54,7 @@ class Runtime:
     @property
     def database(self) -> Database:
         if self._database is None:
+            private_dir(self.settings.data_dir)  # database, spool, backups: owner-only
             self._database = Database(self.settings.database_url)
         return self._database
 
@@ -157,13 +159,25 @@ class Runtime:
             return self._build(reason)
 
     def publish_faq(self, entry: FaqEntry) -> None:
-        """Put a newly approved entry live: update the knowledge in memory and its one index partition."""
+        """Put a newly approved (or re-approved, merged) entry live: update the knowledge in memory and its one
+        index partition."""
         faq = (*(f for f in self.kb.faq if f.id != entry.id), entry)
         self.kb = dataclasses.replace(self.kb, faq=faq)
+        self._refresh_faq_partition(entry.region)
+
+    def unpublish_faq(self, faq_id: str) -> None:
+        """Take an entry off the kiosks at once (withdrawn, merged away or reopened for editing)."""
+        gone = [f for f in self.kb.faq if f.id == faq_id]
+        if not gone:
+            return
+        self.kb = dataclasses.replace(self.kb, faq=tuple(f for f in self.kb.faq if f.id != faq_id))
+        self._refresh_faq_partition(gone[0].region)
+
+    def _refresh_faq_partition(self, region: str) -> None:
         index = self.ensure_index()
-        items = [faq_item(f) for f in self.kb.approved_faq if f.region == entry.region]
+        items = [faq_item(f) for f in self.kb.approved_faq if f.region == region]
         with build_lock(self.settings.data_dir):
-            replace_partition(index, FAQ, entry.region, items, self.embedder, self.analyzer,
+            replace_partition(index, FAQ, region, items, self.embedder, self.analyzer,
                               self.settings.index_dir, self.expected_manifest())
 
     def publish_contact(self, region_code: str, saved: Bureau) -> None:

@@ -6,6 +6,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,29 @@ def server(full_runtime):
     yield f"http://127.0.0.1:{port}", app.state.service
     srv.should_exit = True
     thread.join(10)
+
+
+@contextmanager
+def serving(app, settings: Settings) -> Iterator[str]:
+    """`app` under a real uvicorn on a free loopback port, configured as `assistant serve` does, without warm-up
+    (no model is loaded); yields its base URL."""
+    import uvicorn
+
+    from assistant.api.server import uvicorn_config
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn_config(app, settings, "127.0.0.1", port, lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started:
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")

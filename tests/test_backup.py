@@ -90,7 +90,7 @@ def fill(url: str, knowledge: Path, spool_path: Path) -> None:
         kiosks.revoke(s, reg.kiosk_id)
     with db.session() as s:
         kiosk = s.get(Kiosk, reg.kiosk_id)
-        kiosks.open_session(s, kiosk, reg.pin, "431382", "A-1029")
+        kiosks.open_session(s, kiosk, "431382", "A-1029")
     db.dispose()
     Spool(spool_path).append(log_record(answer("数据库断开时问的问题"), ctx))  # waiting for the database
 
@@ -250,7 +250,7 @@ def test_archive_of_an_older_schema_is_restored_then_upgraded(tmp_path: Path, kn
     head = ScriptDirectory.from_config(alembic_config(new_url)).get_current_head()
     assert after.pop("alembic_version") == [(head,)] and before.pop("alembic_version") == [("0001",)]
     assert after["followups"] == before["followups"]
-    assert after["questions"] == [(*before["questions"][0], [])]  # the later `items` column, at its default
+    assert after["questions"] == [(*before["questions"][0], [], None)]  # the later `items`, `kiosk_id` at defaults
     db = Database(new_url)  # and the upgraded database takes new questions
     assert QuestionLog(db, Spool(tmp_path / "sp")).record(answer("低保"), AskContext()).question_id == 8
     db.dispose()

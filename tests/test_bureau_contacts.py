@@ -47,3 +47,21 @@ def test_saved_contact_reaches_a_running_runtime_and_the_next_start(tmp_path: Pa
     assert runtime.regions["431382"].bureau.phone is None
     restarted = Runtime(settings)
     assert restarted.regions["431382"].bureau.name == "涟源市司法局"
+
+
+def test_fill_ins_take_the_bureau_s_saved_details_and_stay_blank_elsewhere(full_regions):
+    """After a bureau saves its phone, FAQ and passage text no longer says 暂未公布 above the saved number."""
+    import copy
+
+    from assistant.answering.compose import render_fill_ins
+    from assistant.knowledge.models import Bureau
+    from assistant.services.bureau_contacts import with_contact
+
+    tree = copy.deepcopy(full_regions)
+    tree.replace(with_contact(tree["431382"], Bureau(None, "0738-7654321", "涟源市人民路8号", "周一至周五")))
+    text = ("电话：【待填写：涟源市司法局安置帮教联系电话】 地址：【待填写：涟源市司法局地址】 "
+            "时间：【待填写：涟源市司法局办公时间】 长沙：【待填写：长沙市司法局地址】")
+    out = render_fill_ins(text, tree)
+    assert "0738-7654321" in out and "涟源市人民路8号" in out and "时间：周一至周五" in out
+    assert "涟源市司法局" not in out and "（长沙市司法局地址：暂未公布，请向监狱民警询问）" in out
+    assert render_fill_ins(text) == render_fill_ins(text, full_regions)  # nothing saved: all still blank

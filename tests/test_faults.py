@@ -101,7 +101,7 @@ def test_database_unreachable_mid_request_spools_then_replays_exactly_once(tmp_p
     else:
         qlog._db = Database(f"postgresql+psycopg://bangjiao:x@127.0.0.1:{closed_port()}/bangjiao", migrate=False)
     flagged = qlog.record(answer("我的减刑什么时候批"), PRISON)
-    pressed = qlog.unresolved(earlier.question_id, PRISON.kiosk, PRISON.prison)  # "没解决" during the outage
+    pressed = qlog.unresolved(earlier.question_id, PRISON.kiosk_id, PRISON.kiosk, PRISON.prison)  # during the outage
     assert flagged.spooled and flagged.question_id is None and flagged.notice is None
     assert pressed.spooled and pressed.notice is None
     assert [r.get("kind") for r in qlog.spool.pending()] == [None, "unresolved"]

@@ -138,11 +138,12 @@ def test_unresolved_button_creates_a_followup(qlog: QuestionLog, db: Database):
         assert F.bureau_queue(s, "431382")[0].id == fid
 
 
-def test_crisis_question_is_logged_with_alert_and_followup(qlog: QuestionLog, db: Database):
+def test_crisis_question_is_logged_with_alert_and_held_for_the_prison(qlog: QuestionLog, db: Database):
     res = qlog.record(answer("我不想活了", alert="crisis", topic=None), PRISON)
     with db.session() as s:
         assert s.get(Question, res.question_id).alert == "crisis"
-        assert F.bureau_queue(s, "431382")[0].id == res.followup_id
+        assert F.bureau_queue(s, "431382") == [] and F.withheld_count(s, "431382") == 1
+        assert [c.id for c in F.prison_crises(s, PRISON.prison)] == [res.followup_id]
 
 
 def test_export_csv_and_xlsx_with_filters_and_scope(qlog: QuestionLog, db: Database, full_regions):

@@ -13,9 +13,31 @@ TOPIC_LIST = (
 )
 
 
-def render_fill_ins(text: str) -> str:
-    """Turn bureau fill-in fields into a plain note for the asker."""
-    return FILL_IN_RE.sub(lambda m: f"（{m.group(1)}：暂未公布，请向监狱民警询问）", text)
+CONTACT_FIELDS = {"安置帮教联系电话": "phone", "联系电话": "phone", "电话": "phone", "地址": "address",
+                  "办公时间": "hours"}
+
+
+def saved_contact(label: str, regions: RegionTree | None) -> str | None:
+    """The bureau's own saved phone, address or office hours for a fill-in such as "涟源市司法局地址"."""
+    if regions is None or "司法局" not in label:
+        return None
+    bureau, _, field = label.rpartition("司法局")
+    attribute = CONTACT_FIELDS.get(field)
+    if attribute is None:
+        return None
+    for region in regions.all():
+        if f"{bureau}司法局" in (region.bureau.name, f"{region.name}司法局"):
+            return getattr(region.bureau, attribute)
+    return None
+
+
+def render_fill_ins(text: str, regions: RegionTree | None = None) -> str:
+    """Turn bureau fill-in fields into the bureau's saved contact detail, or a plain note for the asker while the
+    bureau has not filled it in."""
+    def fill(m) -> str:
+        saved = saved_contact(m.group(1), regions)
+        return saved if saved else f"（{m.group(1)}：暂未公布，请向监狱民警询问）"
+    return FILL_IN_RE.sub(fill, text)
 
 
 def source_refs(item: Item, regions: RegionTree) -> list[SourceRef]:
@@ -23,13 +45,13 @@ def source_refs(item: Item, regions: RegionTree) -> list[SourceRef]:
     return [SourceRef(s.title, s.citation, region) for s in item.sources]
 
 
-def faq_answer(item: Item) -> str:
-    return render_fill_ins(item.text)
+def faq_answer(item: Item, regions: RegionTree | None = None) -> str:
+    return render_fill_ins(item.text, regions)
 
 
-def passage_answer(items: list[Item]) -> str:
+def passage_answer(items: list[Item], regions: RegionTree | None = None) -> str:
     """Quote the matching passages as plain text (their heading path is not shown: the sources say where)."""
-    return "\n\n".join(render_fill_ins(item.text) for item in items)
+    return "\n\n".join(render_fill_ins(item.text, regions) for item in items)
 
 
 def bureau_phrase(region: Region) -> str:

@@ -211,7 +211,8 @@ class Answerer:
         return answer
 
     def suggestion(self, item: Item) -> Suggestion:
-        return Suggestion(item.id, item.title, compose.faq_answer(item), compose.source_refs(item, self.regions))
+        return Suggestion(item.id, item.title, compose.faq_answer(item, self.regions),
+                          compose.source_refs(item, self.regions))
 
     def _compose_part(self, result: PartResult, region_code: str) -> PartAnswer:
         d = result.decision
@@ -219,7 +220,7 @@ class Answerer:
         asked = result.asked
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
-            return PartAnswer(asked, ANSWERED, compose.faq_answer(item),
+            return PartAnswer(asked, ANSWERED, compose.faq_answer(item, self.regions),
                               compose.source_refs(item, self.regions), "faq", [item.id], d.reason)
         if d.status == ANSWERED:
             chosen = [result.chunks[0].item]
@@ -230,7 +231,7 @@ class Answerer:
             refs: list[SourceRef] = []
             for item in chosen:
                 refs += [r for r in compose.source_refs(item, self.regions) if r not in refs]
-            return PartAnswer(asked, ANSWERED, compose.passage_answer(chosen), refs, "chunk",
+            return PartAnswer(asked, ANSWERED, compose.passage_answer(chosen, self.regions), refs, "chunk",
                               [i.id for i in chosen], d.reason)
         if result.features.crisis:
             return PartAnswer(asked, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)

@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Path, Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from assistant.api.schemas import MAX_ID
 from assistant.api.state import ServiceState
 from assistant.services import kiosks, users
 from assistant.services.errors import ForbiddenError, UnavailableError
+
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's number")]
+FaqId = Annotated[str, Path(max_length=80, description="an FAQ entry's id")]
 
 
 def get_state(request: Request) -> ServiceState:

@@ -18,6 +18,7 @@ from assistant.services.errors import (
     NotFoundError,
     ServiceError,
     StateError,
+    ThrottledError,
     UnavailableError,
 )
 
@@ -50,10 +51,11 @@ def _detail(err: dict) -> dict:
     return {"field": ".".join(loc), "zh": zh, "en": err.get("msg", "invalid value")}
 
 
-STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400, UnavailableError: 503}
+STATUS = {NotFoundError: 404, ForbiddenError: 403, StateError: 409, InvalidError: 400, UnavailableError: 503,
+          ThrottledError: 429}
 
 
-HTTP_ZH = {401: "请先登录", 403: "没有权限", 404: "找不到这个地址", 405: "不支持这种请求方式",
+HTTP_ZH = {401: "请先登录", 403: "没有权限", 404: "找不到这个地址", 405: "不支持这种请求方式", 413: "提交的内容太大",
            429: "请求太频繁，请稍后再试", 503: "系统正在准备，请稍等"}
 
 

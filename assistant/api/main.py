@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from assistant.api import errors
+from assistant.api.body_limit import BodyLimit
 from assistant.api.routes import (
     health,
     kiosk,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def security_headers(request, call_next):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 MAX_QUESTION = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in SQLite and PostgreSQL alike: larger ones cannot exist
 
 
 class AskRequest(BaseModel):
@@ -29,8 +30,13 @@ class PinRequest(BaseModel):
     pin: str = Field(pattern=r"^\d{6}$")
 
 
+class PairRequest(BaseModel):
+    code: str = Field(pattern=r"^\d{6}$", description="配对码（终端上显示的 6 位数字）")
+    pin: str = Field(pattern=r"^\d{6}$")
+
+
 class FeedbackRequest(BaseModel):
-    question_id: int = Field(gt=0)
+    question_id: int = Field(gt=0, le=MAX_ID)
 
 
 class ChoiceRequest(BaseModel):

@@ -18,8 +18,11 @@ from assistant.services.questions import QuestionLog
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
-LOGIN_FAILURES_PER_USER = "5/15minutes"
-LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"
+LOGIN_FAILURES_PER_USER = "5/15minutes"  # attempts since the last right password
+LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
+PIN_GUESSES_PER_KIOSK = "5/15minutes"  # officer PIN checks on one kiosk since its last right PIN
+PAIRING_TRIES_PER_ADDRESS = "10/15minutes"  # officer-view pairing attempts from one address
+PAIRING_SECONDS = 600
 
 
 class ServiceState:
@@ -38,6 +41,10 @@ class ServiceState:
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
         self._login_per_address = parse(LOGIN_FAILURES_PER_ADDRESS)
+        self._pin_per_kiosk = parse(PIN_GUESSES_PER_KIOSK)
+        self._pairing_per_address = parse(PAIRING_TRIES_PER_ADDRESS)
+        self._pairings: dict[str, tuple[str, float]] = {}  # short code -> (device code, expiry)
+        self._pairings_lock = threading.Lock()
 
     def warm_up(self) -> None:
         try:
@@ -59,11 +66,48 @@ class ServiceState:
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
 
-    def login_allowed(self, username: str, address: str) -> bool:
-        """False while a user name or a client address has too many recent failed sign-ins."""
-        return (self._limiter.test(self._login_per_user, "login-user", username.strip().lower())
-                and self._limiter.test(self._login_per_address, "login-address", address))
+    def login_attempt(self, username: str, address: str) -> bool:
+        """Count one sign-in attempt for the user name and the client address *before* the password is checked
+        (so parallel guesses are counted too); False once either has used up its allowance."""
+        user_ok = self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
+        address_ok = self._limiter.hit(self._login_per_address, "login-address", address)
+        return user_ok and address_ok
 
-    def login_failed(self, username: str, address: str) -> None:
-        self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
-        self._limiter.hit(self._login_per_address, "login-address", address)
+    def login_succeeded(self, username: str) -> None:
+        """A right password: the user name's allowance starts afresh (the address keeps counting)."""
+        self._limiter.clear(self._login_per_user, "login-user", username.strip().lower())
+
+    def pin_attempt(self, kiosk_id: int) -> bool:
+        """Count one officer PIN check on a kiosk before it is made; False (locked) once the kiosk has used up
+        its allowance of checks since the last right PIN."""
+        return self._limiter.hit(self._pin_per_kiosk, "pin-kiosk", str(kiosk_id))
+
+    def pin_succeeded(self, kiosk_id: int) -> None:
+        self._limiter.clear(self._pin_per_kiosk, "pin-kiosk", str(kiosk_id))
+
+    def new_pairing(self, device_code: str) -> str:
+        """A six-digit code, valid for PAIRING_SECONDS, that stands for a kiosk's device code on the officer's
+        screen (held in memory only; a restart just means pairing again)."""
+        import secrets
+
+        now = time.time()
+        with self._pairings_lock:
+            self._pairings = {c: v for c, v in self._pairings.items() if v[1] > now}
+            while True:
+                code = f"{secrets.randbelow(10**6):06d}"
+                if code not in self._pairings:
+                    self._pairings[code] = (device_code, now + PAIRING_SECONDS)
+                    return code
+
+    def pairing_attempt(self, address: str) -> bool:
+        return self._limiter.hit(self._pairing_per_address, "pairing-address", address)
+
+    def pairing(self, code: str) -> str | None:
+        """The device code a live pairing code stands for, or None."""
+        with self._pairings_lock:
+            found = self._pairings.get(code)
+        return found[0] if found and found[1] > time.time() else None
+
+    def pairing_used(self, code: str) -> None:
+        with self._pairings_lock:
+            self._pairings.pop(code, None)

@@ -61,6 +61,7 @@ def render(request: Request, name: str, who: Principal | None, status_code: int 
         return topics[key].name if key in topics else (key or "（未分类）")
 
     base = {"who": who, "region_name": region_name, "topic_label": topic_label,
+            "topic_names": {key: t.name for key, t in topics.items()},
             "scope_name": (region_name(who.region_code) if who.region_code else who.prison) if who else "",
             "notice": NOTICES.get(request.query_params.get("done", ""))}
     response = templates.TemplateResponse(request, name, base | context, status_code=status_code)

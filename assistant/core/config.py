@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default=True, description="portal cookies only over HTTPS (browsers also accept them from http://localhost)",
     )
 
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
+                                "empty: none, the peer's own address is the client (audit log, sign-in throttle)",
+    )
+
     @property
     def database_url(self) -> str:
         return self.database_url_override or f"sqlite:///{self.data_dir / 'bangjiao.db'}"

@@ -1,9 +1,12 @@
 """Remove personal data from a question before it is stored or shown to a bureau.
 
 Pure functions. What is removed: 身份证号 (18 or 15 digits), phone numbers (mobile, landline,
-with separators or +86), bank card numbers (13-19 digits, possibly grouped), other long digit runs
-(inmate or case numbers), and names: after self-introductions (我叫…, 本人…), after kinship words
-(我老婆叫…, 儿子…), "X某" forms, and person names jieba tags in context.
+with separators such as - . · or spaces, +86, or written in Chinese digits 一三八…), bank card numbers
+(13-19 digits, possibly grouped), e-mail addresses, WeChat and QQ ids, inmate and case numbers (A-1029,
+犯人编号…, other long digit runs), street addresses down to the house (石门村3组18号, 5栋2单元301室),
+and names: after self-introductions (我叫…, 本人…) and kinship words (我老婆叫…, 儿子…) — with any
+surname or none (巴特尔, 乌云其其格) —, compound surnames (欧阳娜娜), frequent Mongolian name parts,
+"X某" forms, and person names jieba tags in context. tests/test_redact.py tries 100+ variants.
 """
 
 from __future__ import annotations
@@ -17,13 +20,33 @@ PHONE_TOKEN = "【电话】"
 CARD_TOKEN = "【银行卡号】"
 NUMBER_TOKEN = "【号码】"
 NAME_TOKEN = "【姓名】"
+EMAIL_TOKEN = "【邮箱】"
+ACCOUNT_TOKEN = "【账号】"
+ADDRESS_TOKEN = "【地址】"
 
 _D = r"(?<![0-9A-Za-z])"
 _E = r"(?![0-9A-Za-z])"
 ID_RE = re.compile(_D + r"([1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]|"
                    r"[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})" + _E)
-MOBILE_RE = re.compile(_D + r"(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}" + _E)
-LANDLINE_RE = re.compile(_D + r"(?:\(?0\d{2,3}\)?[-\s]?)\d{7,8}" + _E)
+_SEP = r"[-\s.·_—/]"
+MOBILE_RE = re.compile(_D + r"(?:\+?86" + _SEP + r"?)?1[3-9]\d(?:" + _SEP + r"{0,2}\d{4}){2}" + _E)
+LANDLINE_RE = re.compile(_D + r"(?:\(?0\d{2,3}\)?" + _SEP + r"?)\d{7,8}" + _E)
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+\s?(?:@|＠|艾特)\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# 微信号 abc_123 / 微信：wxid_xxx / QQ 12345
+ACCOUNT_RE = re.compile(r"((?:微信|VX|vx|Vx|wx|WX|V信|威信|QQ|qq|扣扣)(?:号|号码|账号)?\s*(?:是|为|:|：)?\s*)"
+                        r"([A-Za-z0-9][-_A-Za-z0-9]{4,29})(?![-_A-Za-z0-9])")
+# 犯人编号A-1029 / 我的编号是 F1029 / 监号 3-105 / letters and digits: A-1029, AB1029
+INMATE_CUE_RE = re.compile(r"((?:犯人|罪犯|服刑人员|囚犯|在押人员|监|狱|人员|我的|案件|案)?(?:编号|号码|监号|号)"
+                           r"\s*(?:是|为|:|：)?\s*)([A-Za-z0-9][-A-Za-z0-9]{1,19})(?![-A-Za-z0-9])")
+CODE_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,3}[-_]?\d{3,}(?:-\d+)?(?![A-Za-z0-9])")
+# digits spoken or typed in Chinese: 一三八一二三四五六七八 (7 or more in a row)
+_CN_DIGITS = "〇零一二三四五六七八九幺两"
+CN_NUMBER_RE = re.compile(rf"[{_CN_DIGITS}](?:[{_CN_DIGITS}\s-]?[{_CN_DIGITS}]){{6,}}")
+# house-level addresses: a place then numbered parts (石门村3组18号), or two numbered parts (5栋2单元301室)
+_NUM = r"[0-9０-９一二三四五六七八九十百零〇]+"
+_UNIT = r"(?:组|号|栋|幢|单元|室|楼|层|弄|巷|队|排|户|门)"
+ADDRESS_RE = re.compile(rf"(?:[\u4e00-\u9fff]{{1,8}}(?:村|社区|小区|花园|新村|公寓|大院|路|街|道|巷|弄|屯|庄|队)"
+                        rf"(?:{_NUM}{_UNIT})+|(?:第?{_NUM}{_UNIT}){{2,}})")
 CARD_RE = re.compile(_D + r"(?:\d[ -]?){12,18}\d" + _E)
 LONG_NUMBER_RE = re.compile(r"\d{6,}")
 
@@ -41,6 +64,21 @@ SELF_RE = re.compile(rf"((?:我|俺)(?:的)?(?:名字)?(?:叫做|叫|名叫|是)
 KIN_RE = re.compile(rf"((?:{_KIN})(?:叫做|叫|名叫|是)?)\s*([{SURNAMES}]{_HAN}{{1,2}})"
                     r"(?=[，,。.!！?？\s]|$|的|在|说|他|她|今年|现在)")
 MOU_RE = re.compile(rf"[{SURNAMES}]某{{1,2}}")
+# Compound surnames that are not ordinary words (南宫, 东方, 长孙 … are places or words and left out).
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "宇文", "端木",
+                     "独孤", "司徒", "轩辕", "钟离", "呼延", "澹台", "申屠")
+COMPOUND_RE = re.compile(rf"(?:{'|'.join(COMPOUND_SURNAMES)}){_HAN}{{1,2}}")
+# Frequent parts of Mongolian given names (赤峰, 翁牛特旗): a name is one long part or two parts in a row.
+MONGOLIAN_PARTS = ("巴特尔", "巴图", "巴雅尔", "乌云", "其其格", "其木格", "斯琴", "图雅", "苏日娜", "娜仁", "萨仁",
+                   "格日勒", "宝音", "朝鲁", "那顺", "孟和", "满都拉", "阿拉坦", "敖特根", "德力格尔", "吉日嘎拉",
+                   "乌日娜", "高娃", "额尔敦", "布和", "呼和", "达来", "特木尔", "哈斯", "额日和", "巴根", "乌兰")
+_MONGOL = "|".join(sorted(MONGOLIAN_PARTS, key=len, reverse=True))
+MONGOLIAN_RE = re.compile(rf"(?:{_MONGOL})(?:{_MONGOL})+|巴特尔|其其格|其木格|苏日娜|格日勒|德力格尔|吉日嘎拉|"
+                          rf"乌日娜|额尔敦|特木尔|额日和|阿拉坦|敖特根|满都拉")
+# A strong cue (我叫…, 名叫…, 我儿子叫…) is followed by a name whatever its surname: 2-5 characters.
+_STOP = r"(?=[，,。.!！?？;；、\s]|$|今年|现在|在|的|是|想|问|要|能|有|和|跟|从|因|判|出|刚|已|说|他|她)"
+CUE_NAME_RE = re.compile(rf"((?:我|俺)(?:的)?(?:名字)?(?:叫做|叫|名叫)|名叫|本人叫|姓名(?:是|叫|:|：)|"
+                         rf"(?:{_KIN})(?:叫做|叫|名叫|的名字是))\s*({_HAN}{{2,5}}?){_STOP}")
 
 
 @lru_cache(maxsize=1)
@@ -68,20 +106,42 @@ def _names_by_tagger(text: str, keep: Collection[str]) -> list[str]:
             and (freq.get(w.word) or 0) < COMMON_WORD_FREQ]
 
 
+_BEFORE_ADDRESS = re.compile(r"^.*(?:住在|家在|住|在|于|到|是|家)")
+
+
+def _address(m: re.Match) -> str:
+    """The address replaced, the words before it that the place pattern took along (我家住在…) kept."""
+    lead = _BEFORE_ADDRESS.match(m.group(0))
+    if lead and len(lead.group(0)) < len(m.group(0)) - 2:
+        return lead.group(0) + ADDRESS_TOKEN
+    return ADDRESS_TOKEN
+
+
 def redact(text: str, keep: Collection[str] = ()) -> str:
     """The text with personal data replaced by bracketed placeholders. Words in `keep` (region names
     and aliases) are never taken for names."""
+    text = EMAIL_RE.sub(EMAIL_TOKEN, text)
+    text = ACCOUNT_RE.sub(lambda m: m.group(1) + ACCOUNT_TOKEN, text)
     text = ID_RE.sub(ID_TOKEN, text)
     text = MOBILE_RE.sub(PHONE_TOKEN, text)
     text = CARD_RE.sub(CARD_TOKEN, text)
     text = LANDLINE_RE.sub(PHONE_TOKEN, text)
+    text = INMATE_CUE_RE.sub(lambda m: m.group(1) + NUMBER_TOKEN, text)
+    text = CODE_RE.sub(NUMBER_TOKEN, text)
     text = LONG_NUMBER_RE.sub(NUMBER_TOKEN, text)
+    text = CN_NUMBER_RE.sub(lambda m: PHONE_TOKEN if len(re.sub(r"[\s-]", "", m.group(0))) == 11 else NUMBER_TOKEN,
+                            text)
+    text = ADDRESS_RE.sub(_address, text)
+
     def name_or_place(m: re.Match) -> str:
         place = any(m.group(2).startswith(word) for word in keep if len(word) >= 2)
         return m.group(0) if place else m.group(1) + NAME_TOKEN
 
     text = SELF_RE.sub(name_or_place, text)
     text = KIN_RE.sub(name_or_place, text)
+    text = CUE_NAME_RE.sub(name_or_place, text)
+    text = COMPOUND_RE.sub(NAME_TOKEN, text)
+    text = MONGOLIAN_RE.sub(NAME_TOKEN, text)
     text = MOU_RE.sub(NAME_TOKEN, text)
     for name in sorted(set(_names_by_tagger(text, keep)), key=len, reverse=True):
         text = text.replace(name, NAME_TOKEN)

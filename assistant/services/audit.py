@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.services.periods import within
+from assistant.services.search_filter import matches
 from assistant.services.users import Principal
 from assistant.storage.models import AuditEvent
 
@@ -13,9 +17,12 @@ ACTION_NAMES = {
     "user_disabled": "停用账号", "user_enabled": "启用账号", "password_set": "重设密码",
     "followup_answered": "答复跟进", "followup_closed": "关闭跟进", "followup_delivered": "转交答复",
     "faq_drafted": "生成问答草稿", "faq_edited": "修改问答草稿", "faq_approved": "发布问答",
+    "faq_reopened": "修改已发布问答（重新审核）", "faq_withdrawn": "撤回问答", "faq_merged": "合并问答",
     "contact_updated": "修改联系方式",
     "kiosk_registered": "登记终端", "kiosk_session_opened": "民警开启终端会话",
-    "kiosk_session_ended": "民警结束终端会话", "kiosk_revoked": "停用终端", "export": "导出数据", "sheet": "打印问答单",
+    "kiosk_session_ended": "民警结束终端会话", "kiosk_session_idle": "终端无人操作，本次问答结束",
+    "kiosk_pin_failed": "终端民警口令错误", "kiosk_pin_locked": "终端民警口令已锁定",
+    "kiosk_revoked": "停用终端", "export": "导出数据", "sheet": "打印问答单",
 }
 
 
@@ -32,9 +39,12 @@ def record(s: Session, who: Principal | str, action: str, target: str = "", deta
     return event
 
 
-def events(s: Session, scope: str | None = None, action: str | None = None, limit: int = 200) -> list[AuditEvent]:
-    """Newest first; `scope` limits to one county or prison."""
+def events(s: Session, scope: str | None = None, action: str | None = None, limit: int = 200,
+           text: str | None = None, since: date | None = None, until: date | None = None) -> list[AuditEvent]:
+    """Newest first; `scope` limits to one county or prison, `text` searches who, what and the details."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000)))
+    query = within(query, AuditEvent.at, since, until).where(
+        matches(text, AuditEvent.actor, AuditEvent.target, AuditEvent.detail, AuditEvent.scope))
     if scope:
         query = query.where(AuditEvent.scope == scope)
     if action:

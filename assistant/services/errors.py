@@ -23,3 +23,7 @@ class InvalidError(ServiceError):
 
 class UnavailableError(ServiceError):
     """The service cannot answer now (warming up, or warm-up failed); nothing was stored."""
+
+
+class ThrottledError(ServiceError):
+    """Too many attempts (wrong passwords or officer PINs): refused for a while, nothing was checked."""

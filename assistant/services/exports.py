@@ -123,6 +123,8 @@ def export_questions(s: Session, f: ExportFilter, fmt: str, regions: RegionTree,
     if f.status and f.status not in STATUS_NAMES:
         raise InvalidError(f"结果应为 {'/'.join(STATUS_NAMES)}：{f.status!r}")
     rows = _question_rows(s, f, regions)
+    if for_bureau:  # crises belong to the prison
+        rows = [row for row in rows if row[HEADER.index("危机提醒")] != "是"]
     return _encode(HEADER, rows, fmt, "问题记录", PRISON_COLUMNS if for_bureau else set()), len(rows)
 
 
@@ -133,6 +135,8 @@ def export_followups(s: Session, f: ExportFilter, fmt: str, regions: RegionTree,
     if f.status and f.status not in STATE_NAMES:
         raise InvalidError(f"跟进状态应为 {'/'.join(STATE_NAMES)}：{f.status!r}")
     rows = _followup_rows(s, f, regions)
+    if for_bureau:  # crises belong to the prison
+        rows = [row for row in rows if row[FOLLOWUP_HEADER.index("原因")] != REASON_NAMES["crisis"]]
     return _encode(FOLLOWUP_HEADER, rows, fmt, "跟进事项", PRISON_COLUMNS if for_bureau else set()), len(rows)
 
 

@@ -143,6 +143,46 @@ def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code:
     return entry
 
 
+WITHDRAWN = "withdrawn"  # off the kiosks and sheets, kept (with its audit trail) as history
+
+
+def reopen(s: Session, faq_id: str, region_code: str | None = None) -> FaqRecord:
+    """A published entry goes back to draft to be edited; it is off the kiosks until approved again."""
+    record = get_record(s, faq_id, region_code)
+    if record.status != "approved":
+        raise StateError(f"问答 {faq_id} 不是已发布的问答")
+    record.status, record.approved_by, record.approved_at = "draft", None, None
+    return record
+
+
+def withdraw(s: Session, faq_id: str, region_code: str | None = None) -> FaqRecord:
+    """Take a published entry (or a draft) off for good; the record stays as history."""
+    record = get_record(s, faq_id, region_code)
+    if record.status == WITHDRAWN:
+        raise StateError(f"问答 {faq_id} 已经撤回")
+    record.status = WITHDRAWN
+    return record
+
+
+def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
+          region_code: str | None = None) -> tuple[FaqRecord, FaqEntry | None]:
+    """Near-duplicates become one: `other`'s question and wordings join `keep`'s paraphrases and `other` is
+    withdrawn. Returns `keep` and, when it is published, its new entry to put live."""
+    if keep_id == other_id:
+        raise InvalidError("不能把问答合并到它自己")
+    keep, other = get_record(s, keep_id, region_code), get_record(s, other_id, region_code)
+    if keep.region_code != other.region_code:
+        raise InvalidError("只能合并同一县（区）的问答")
+    if WITHDRAWN in (keep.status, other.status):
+        raise StateError("已撤回的问答不能合并")
+    wordings = [other.question, *other.paraphrases, *keep.paraphrases]
+    keep.paraphrases = [w for w in dict.fromkeys(x.strip() for x in wordings) if w and w != keep.question.strip()]
+    keep.topics = list(dict.fromkeys([*keep.topics, *other.topics]))
+    other.status = WITHDRAWN
+    entry = validate_record(kb, keep, "approved") if keep.status == "approved" else None
+    return keep, entry
+
+
 def approved_entries(s: Session, kb: KnowledgeBase) -> list[FaqEntry]:
     """Every approved entry in the database, validated (invalid ones are skipped, not published)."""
     out = []

@@ -6,16 +6,18 @@ Bureau views never include the inmate link; prison views include it only for the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.grouping import is_near_duplicate
+from assistant.services.search_filter import matches
 from assistant.storage.models import FollowUp, FollowUpEvent, InmateLink, Question
 
 OPEN, ANSWERED, DELIVERED, CLOSED = "open", "answered", "delivered", "closed"
+CRISIS = "crisis"  # a follow-up reason: held for the prison (with the inmate link), never shown to a bureau
 TRANSITIONS = {OPEN: {ANSWERED, CLOSED}, ANSWERED: {DELIVERED, CLOSED}, DELIVERED: {CLOSED}, CLOSED: set()}
 STATE_NAMES = {OPEN: "待答复", ANSWERED: "已答复", DELIVERED: "已转交", CLOSED: "已关闭"}
 
@@ -33,8 +35,9 @@ def _event(s: Session, fu: FollowUp, actor: str, action: str, before: str | None
 def open_followup(s: Session, q: Question, reason: str, inmate_number: str | None, actor: str) -> FollowUp:
     """A follow-up for question `q`, joined to an open near-duplicate of the same county if there is one."""
     leader = None
-    for other in s.scalars(select(FollowUp).where(FollowUp.region_code == q.region_code, FollowUp.state == OPEN,
-                                                  FollowUp.group_id.is_(None))):
+    candidates = select(FollowUp).where(FollowUp.region_code == q.region_code, FollowUp.state == OPEN,
+                                        FollowUp.group_id.is_(None), FollowUp.reason != CRISIS)
+    for other in s.scalars(candidates) if reason != CRISIS else ():
         if is_near_duplicate(other.text, q.text):
             leader = other
             break
@@ -90,13 +93,22 @@ def get_followup(s: Session, followup_id: int) -> FollowUp:
 
 
 def check_region(fu: FollowUp, region_code: str | None) -> None:
+    """A bureau (`region_code` given) may act only on its county's follow-ups, and never on a crisis."""
     if region_code is not None and fu.region_code != region_code:
         raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
+    if region_code is not None and fu.reason == CRISIS:
+        raise NotFoundError(f"没有编号为 {fu.id} 的跟进事项")
 
 
-def bureau_queue(s: Session, region_code: str, state: str | None = OPEN) -> list[BureauItem]:
-    """Groups of follow-ups for one county, oldest first; a group is answered once."""
-    query = select(FollowUp).where(FollowUp.region_code == region_code).order_by(FollowUp.id)
+def bureau_queue(s: Session, region_code: str, state: str | None = OPEN, text: str | None = None,
+                 topic: str | None = None) -> list[BureauItem]:
+    """Groups of follow-ups for one county, oldest first; a group is answered once. `text` keeps follow-ups whose
+    question or answer contains every word typed; `topic` one topic."""
+    query = (select(FollowUp).where(FollowUp.region_code == region_code, FollowUp.reason != CRISIS,
+                                    matches(text, FollowUp.text, FollowUp.answer))
+             .order_by(FollowUp.id))
+    if topic:
+        query = query.where(FollowUp.topic == topic)
     if state:
         query = query.where(FollowUp.state == state)
     rows = list(s.scalars(query))
@@ -165,6 +177,47 @@ def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[
     if state:
         query = query.where(FollowUp.state == state)
     return [PrisonItem(fu.id, fu.region_code, fu.text, fu.state, fu.answer, number, fu.updated_at)
+            for fu, number in s.execute(query)]
+
+
+# Steps taken on the prison side: the bureau sees who in general terms, never a kiosk name or a staff account.
+PRISON_SIDE = {"created": "监狱终端", "delivered": "监狱民警"}
+ACTION_NAMES = {"created": "提出问题", "answered": "答复", "delivered": "转交给本人", "closed": "关闭"}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    actor: str
+    action: str
+    to_state: str | None
+    note: str
+
+
+def bureau_history(fu: FollowUp) -> list[HistoryRow]:
+    """A follow-up's history as the bureau sees it: prison-side steps without kiosk or staff names."""
+    return [HistoryRow(e.at, PRISON_SIDE.get(e.action, e.actor), ACTION_NAMES.get(e.action, e.action), e.to_state,
+                       e.note) for e in fu.events]
+
+
+def withheld_count(s: Session, region_code: str, days: int = 30) -> int:
+    """How many of the county's questions in the last `days` were crises, held by the prison (the bureau sees only
+    this number)."""
+    from sqlalchemy import func
+
+    since = _now() - timedelta(days=days)
+    return s.scalar(select(func.count()).select_from(FollowUp).where(
+        FollowUp.region_code == region_code, FollowUp.reason == CRISIS, FollowUp.created_at >= since)) or 0
+
+
+def prison_crises(s: Session, prison: str, days: int = 30) -> list[PrisonItem]:
+    """The prison's crisis questions of the last `days`, newest first, with the inmate number."""
+    since = _now() - timedelta(days=days)
+    query = (select(FollowUp, InmateLink.inmate_number)
+             .outerjoin(InmateLink, InmateLink.followup_id == FollowUp.id)
+             .where(FollowUp.prison == prison, FollowUp.reason == CRISIS, FollowUp.created_at >= since)
+             .order_by(FollowUp.id.desc()))
+    return [PrisonItem(fu.id, fu.region_code, fu.text, fu.state, None, number, fu.created_at)
             for fu, number in s.execute(query)]
 
 

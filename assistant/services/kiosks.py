@@ -92,10 +92,9 @@ def check_pin(kiosk: Kiosk | KioskInfo, pin: str) -> None:
         raise ForbiddenError("民警口令不正确 (wrong officer PIN)") from exc
 
 
-def open_session(s: Session, kiosk: Kiosk | KioskInfo, pin: str, region_code: str,
-                 inmate_number: str | None) -> str:
-    """The officer opens a session for one asker; earlier open sessions of the kiosk end. Returns its token."""
-    check_pin(kiosk, pin)
+def open_session(s: Session, kiosk: Kiosk | KioskInfo, region_code: str, inmate_number: str | None) -> str:
+    """The officer (PIN checked by the caller) opens a session for one asker; earlier open sessions of the kiosk
+    end. Returns its token."""
     now = datetime.now(UTC)
     for old in s.scalars(select(KioskSession).where(KioskSession.kiosk_id == kiosk.id,
                                                     KioskSession.ended_at.is_(None))):
@@ -120,12 +119,21 @@ def current_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> 
     return sess
 
 
-def end_session(s: Session, kiosk: Kiosk | KioskInfo, pin: str) -> int:
-    """The officer ends every open session on the kiosk. Returns how many were open."""
-    check_pin(kiosk, pin)
+def end_session(s: Session, kiosk: Kiosk | KioskInfo) -> int:
+    """The officer (PIN checked by the caller) ends every open session on the kiosk. Returns how many were open."""
     now = datetime.now(UTC)
     open_ = list(s.scalars(select(KioskSession).where(KioskSession.kiosk_id == kiosk.id,
                                                       KioskSession.ended_at.is_(None))))
     for sess in open_:
         sess.ended_at = now
     return len(open_)
+
+
+def end_own_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> int:
+    """End the session holding `token` on this kiosk (the asker's turn is over). Returns 1, or 0 if it was not open."""
+    sess = s.scalar(select(KioskSession).where(KioskSession.token_hash == token_hash(token or ""),
+                                               KioskSession.kiosk_id == kiosk.id, KioskSession.ended_at.is_(None)))
+    if sess is None:
+        return 0
+    sess.ended_at = datetime.now(UTC)
+    return 1

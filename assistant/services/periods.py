@@ -7,15 +7,20 @@ from typing import Any
 
 from assistant.services.errors import InvalidError
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # any period a filter can sensibly ask for
+
 
 def parse_day(value: str | None, name: str) -> date | None:
-    """A date from a form or query field; '' or None means no limit."""
-    if not value:
+    """A date from a form or query field between FIRST_DAY and LAST_DAY; '' or None means no limit."""
+    if not value or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise InvalidError(f"{name}日期格式应为 YYYY-MM-DD：{value[:20]!r}") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidError(f"{name}日期应在 {FIRST_DAY} 到 {LAST_DAY} 之间：{value[:20]!r}")
+    return day
 
 
 def parse_period(since: str | None, until: str | None) -> tuple[date | None, date | None]:

@@ -32,8 +32,9 @@ class AskContext:
     """Where a question was asked. `inmate_number` is entered by the supervising officer, optionally."""
 
     prison: str = ""
-    kiosk: str = ""
+    kiosk: str = ""  # the kiosk's name, for display
     inmate_number: str | None = None
+    kiosk_id: int | None = None  # what identifies the kiosk (names need not be unique)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset
         "text": redact(answer.question, keep), "status": answer.status, "alert": answer.alert,
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
         "items": [i for p in answer.parts for i in p.item_ids],
-        "inmate_number": ctx.inmate_number,
+        "inmate_number": ctx.inmate_number, "kiosk_id": ctx.kiosk_id,
         "resolved": redact(answer.resolved_question, keep) if answer.resolved_question else None,
         "offered": [s.id for s in answer.suggestions],
     }
@@ -92,7 +93,8 @@ class QuestionLog:
                 return existing.id, existing.followup_id
             q = Question(
                 client_id=record["client_id"], asked_at=datetime.fromisoformat(record["asked_at"]),
-                prison=record["prison"], kiosk=record["kiosk"], region_code=record["region_code"],
+                prison=record["prison"], kiosk=record["kiosk"], kiosk_id=record.get("kiosk_id"),
+                region_code=record["region_code"],
                 topic=record["topic"], text=record["text"], status=record["status"], alert=record["alert"],
                 answer=record["answer"], sources=record["sources"], items=record.get("items", []),
                 resolved=record.get("resolved"), offered=record.get("offered") or None,
@@ -136,38 +138,43 @@ class QuestionLog:
             log.error("暂存文件无法重写，稍后重试 (spool replay failed, kept for later): %s", exc)
             return 0
 
-    def unresolved(self, question_id: int, kiosk: str, prison: str) -> LogResult:
-        """The asker at `kiosk` pressed "没解决": make sure the question has a follow-up (NotFoundError for a
-        question of another kiosk). If the database fails the request is spooled and applied on replay."""
+    def unresolved(self, question_id: int, kiosk_id: int | None, kiosk: str, prison: str,
+                   inmate_number: str | None = None) -> LogResult:
+        """The asker at kiosk `kiosk_id` pressed "没解决": make sure the question has a follow-up (NotFoundError
+        for a question of another kiosk), linked to the session's inmate number so the prison can hand the reply
+        over. If the database fails the request is spooled and applied on replay."""
         rec = {"kind": UNRESOLVED, "client_id": str(uuid.uuid4()), "question_id": question_id, "kiosk": kiosk,
-               "prison": prison}
+               "kiosk_id": kiosk_id, "prison": prison, "inmate_number": inmate_number}
         try:
             return LogResult(question_id, self._unresolved(rec), False)
         except (SQLAlchemyError, OSError) as exc:
             return self._spool(rec, exc)
 
     def _unresolved(self, rec: dict) -> int:
-        return self.mark_unresolved(rec["question_id"], rec["kiosk"] or "kiosk", owner=(rec["kiosk"], rec["prison"]))
+        return self.mark_unresolved(rec["question_id"], rec["kiosk"] or "kiosk", owner=rec.get("kiosk_id", -1),
+                                    inmate_number=rec.get("inmate_number"))
 
-    def mark_unresolved(self, question_id: int, actor: str = "kiosk", owner: tuple[str, str] | None = None) -> int:
-        """The asker pressed "没解决": flag the question and make sure it has a follow-up. Returns its id.
+    def mark_unresolved(self, question_id: int, actor: str = "kiosk", owner: int | None = None,
+                        inmate_number: str | None = None) -> int:
+        """The asker pressed "没解决": flag the question and make sure it has a follow-up (with the inmate link when
+        the officer entered a number). Returns its id.
 
-        `owner` (kiosk, prison): only a question asked there is found."""
+        `owner` (a kiosk id): only a question asked at that kiosk is found."""
         with self.db.session() as s:
             q = s.get(Question, question_id)
-            if q is None or (owner is not None and (q.kiosk, q.prison) != owner):
+            if q is None or (owner is not None and q.kiosk_id != owner):
                 raise NotFoundError(f"{'本终端' if owner else ''}没有编号为 {question_id} 的问题")
             q.unresolved = True
             if q.followup_id is None:
-                q.followup_id = open_followup(s, q, "unresolved", None, actor).id
+                q.followup_id = open_followup(s, q, "unresolved", inmate_number, actor).id
             return q.followup_id
 
-    def choose(self, question_id: int, faq_id: str, owner: tuple[str, str]) -> None:
+    def choose(self, question_id: int, faq_id: str, owner: int) -> None:
         """The asker took one of the offered choices ("你是想问……？"): record which (the bureau sees the
-        asker's wording beside the chosen entry). `owner` (kiosk, prison): only a question asked there."""
+        asker's wording beside the chosen entry). `owner` (a kiosk id): only a question asked there."""
         with self.db.session() as s:
             q = s.get(Question, question_id)
-            if q is None or (q.kiosk, q.prison) != owner:
+            if q is None or q.kiosk_id != owner:
                 raise NotFoundError(f"本终端没有编号为 {question_id} 的问题")
             if faq_id not in (q.offered or []):
                 raise InvalidError(f"问题 {question_id} 没有提供这个选项：{faq_id}")

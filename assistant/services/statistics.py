@@ -71,7 +71,7 @@ def county_stats(s: Session, region_code: str, since: date | None = None, until:
                  theme_limit: int = 10) -> CountyStats:
     """Statistics of one county's logged questions in [since, until] (inclusive days, UTC)."""
     query = select(Question.asked_at, Question.topic, Question.status, Question.unresolved, Question.text).where(
-        Question.region_code == region_code)
+        Question.region_code == region_code, Question.alert.is_(None))  # crises belong to the prison
     rows = list(s.execute(within(query, Question.asked_at, since, until).order_by(Question.asked_at)))
     weeks: Counter[str] = Counter(week_label(r.asked_at.date()) for r in rows)
     topics: Counter[str] = Counter(r.topic or NO_TOPIC for r in rows)

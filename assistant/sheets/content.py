@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 from assistant.services.errors import InvalidError
-from assistant.services.periods import within
+from assistant.services.periods import parse_day, within
 from assistant.storage.models import Question
 
 TITLE = "出狱后常见问题解答"
@@ -83,21 +83,14 @@ class SheetRequest:
     def parse(cls, region_codes: Sequence[str], topics: Sequence[str] = (), since: str | None = None,
               until: str | None = None, prison: str | None = None, limit: str | int | None = None) -> SheetRequest:
         """From form fields: dates as YYYY-MM-DD (`until` inclusive), limit as text; empty fields = default."""
-        def day(value: str | None, name: str) -> date | None:
-            if not value or not value.strip():
-                return None
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError as exc:
-                raise InvalidError(f"{name}日期格式应为 YYYY-MM-DD：{value!r}") from exc
-
         count = 15
         if limit is not None and str(limit).strip():
             try:
                 count = int(str(limit).strip())
             except ValueError as exc:
                 raise InvalidError(f"每个县列出的问题数应为整数：{limit!r}") from exc
-        return cls(tuple(region_codes), tuple(topics), day(since, "起始"), day(until, "截止"), prison, count)
+        return cls(tuple(region_codes), tuple(topics), parse_day(since, "起始"), parse_day(until, "截止"), prison,
+                   count)
 
     def period_text(self) -> str:
         if self.since and self.until:
@@ -300,7 +293,7 @@ def rank_entries(applicable: list[FaqEntry], counts: Counter[str], regions: Regi
 
 def _entry(number: int, f: FaqEntry, regions: RegionTree, times: int, today: date) -> SheetEntry:
     citations = tuple(dict.fromkeys(src.citation for src in f.sources))
-    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer).splitlines() if p.strip())
+    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer, regions).splitlines() if p.strip())
     return SheetEntry(number, f.id, f.question.strip(), answer, citations, regions[f.region].name, f.reviewed,
                       f.review_due, bool(f.review_due and f.review_due < today), times)
 

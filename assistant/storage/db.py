@@ -9,7 +9,27 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.storage.files import private_dir, private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def make_private(url: str) -> None:
+    """A SQLite database file is owner-only (0600; SQLite gives its -wal and -shm files the same mode); a missing
+    folder for it is created owner-only (0700)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.parent.exists():
+        private_dir(path.parent)
+    private_file(path)
 
 
 def make_engine(url: str) -> Engine:
@@ -42,8 +62,7 @@ def upgrade(url: str) -> None:
     """Bring the schema at `url` to the newest migration (creates it on an empty database)."""
     from alembic import command
 
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    make_private(url)
     command.upgrade(alembic_config(url), "head")
 
 
@@ -54,6 +73,8 @@ class Database:
         self.url = url
         if migrate:
             upgrade(url)
+        elif sqlite_path(url) is not None and sqlite_path(url).exists():
+            make_private(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -24,7 +24,8 @@ class Question(Base):
     client_id: Mapped[str] = mapped_column(String(36), unique=True)  # idempotent spool replay
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     prison: Mapped[str] = mapped_column(String(100), default="", index=True)
-    kiosk: Mapped[str] = mapped_column(String(100), default="")
+    kiosk: Mapped[str] = mapped_column(String(100), default="")  # the kiosk's name, for display only
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"), nullable=True, index=True)
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     topic: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     text: Mapped[str] = mapped_column(Text)  # redacted

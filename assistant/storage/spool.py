@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from assistant.storage.files import open_private, private_dir
+
 
 class Spool:
     """JSON lines, fsync'ed on every append; `replay` hands each record to a writer and keeps failures.
@@ -25,10 +27,11 @@ class Spool:
     @contextmanager
     def _locked(self) -> Iterator[object]:
         """The spool file opened for appending and exclusively locked (re-opened if a replay swapped it)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():
+            private_dir(self.path.parent)
         with self._lock:
             while True:
-                handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+                handle = open_private(self.path, "a", encoding="utf-8")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX)
                     if self._still_current(handle):
@@ -83,7 +86,7 @@ class Spool:
                 except Exception:  # keep it for the next replay, whatever went wrong
                     failed.append(record)
             tmp = self.path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as out:
+            with open_private(tmp, "w", encoding="utf-8") as out:
                 out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in failed))
                 out.flush()
                 os.fsync(out.fileno())

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,15 +17,17 @@ from assistant.api.schemas import (
     Bureau,
     ChoiceRequest,
     FeedbackRequest,
+    PairRequest,
     PinRequest,
     SessionRequest,
 )
+from assistant.api.state import PAIRING_SECONDS
 from assistant.knowledge.regions import UnknownRegionError
 from assistant.services import audit, kiosks
-from assistant.services.errors import InvalidError
+from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.questions import AskContext
-from assistant.storage.models import FollowUp, Question
+from assistant.storage.models import FollowUp, InmateLink, Question
 
 router = APIRouter(prefix="/api", tags=["kiosk"])
 TOP_QUESTIONS = 6
@@ -61,23 +63,63 @@ def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=
     return out
 
 
+@router.get("/kiosk")
+def this_kiosk(kiosk: CurrentKiosk) -> dict:
+    """Which kiosk a device code belongs to: the page checks a code before keeping it (403 if unknown or revoked)."""
+    return {"id": kiosk.id, "name": kiosk.name, "prison": kiosk.prison}
+
+
+def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, pin: str) -> None:
+    """The officer's PIN, counted before it is checked: after too many wrong ones the kiosk's PIN is locked for
+    a while (429, whatever the PIN); every wrong PIN and every lock is audited."""
+    address = request.client.host if request.client else "unknown"
+    if not state.pin_attempt(kiosk.id):
+        with state.runtime.database.session() as s:
+            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_locked", f"kiosk:{kiosk.id}", f"from {address}",
+                         scope=kiosk.prison)
+        raise ThrottledError("民警口令错误次数太多，已锁定 15 分钟 "
+                             "(too many wrong officer PINs, locked for 15 minutes)")
+    try:
+        kiosks.check_pin(kiosk, pin)
+    except ForbiddenError:
+        with state.runtime.database.session() as s:
+            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_failed", f"kiosk:{kiosk.id}", f"from {address}",
+                         scope=kiosk.prison)
+        raise
+    state.pin_succeeded(kiosk.id)
+
+
 @router.post("/session")
-def open_session(body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
+def open_session(request: Request, body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     """The supervising officer opens a session for one asker (home county, optional inmate number)."""
     try:
         region = state.runtime.regions.resolve(body.county)
     except UnknownRegionError as exc:
         raise InvalidError(str(exc)) from exc
-    token = kiosks.open_session(db, kiosk, body.pin, region.code, body.inmate_number)
+    check_officer_pin(request, state, kiosk, body.pin)
+    token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
                  scope=kiosk.prison)
     return {"session": token, "county": {"code": region.code, "name": region.name}, "kiosk": kiosk.name}
 
 
 @router.delete("/session")
-def end_session(body: PinRequest, db: DB, kiosk: CurrentKiosk) -> dict:
-    ended = kiosks.end_session(db, kiosk, body.pin)
+def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
+    check_officer_pin(request, state, kiosk, body.pin)
+    ended = kiosks.end_session(db, kiosk)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
+    return {"ended": ended}
+
+
+@router.delete("/session/current")
+def end_turn(state: State, db: DB, kiosk: CurrentKiosk,
+             x_kiosk_session: Annotated[str | None, Header()] = None) -> dict:
+    """The asker's turn ends (the page cleared itself after a while without a touch): this session only, no PIN
+    needed; the officer opens the next one with the county and the PIN."""
+    ended = kiosks.end_own_session(db, kiosk, x_kiosk_session)
+    if ended:
+        audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_idle", f"kiosk:{kiosk.id}", scope=kiosk.prison)
+    state.last_known_good.forget(("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")))
     return {"ended": ended}
 
 
@@ -89,7 +131,7 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     runtime = state.runtime
     answer = runtime.answerer.run(body.question, session.region_code)
     logged = state.qlog.record(answer, AskContext(prison=kiosk.prison, kiosk=kiosk.name,
-                                                  inmate_number=session.inmate_number))
+                                                  inmate_number=session.inmate_number, kiosk_id=kiosk.id))
     answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
     if logged.notice:  # neither the database nor the spool took it: the asker must know
         answer.answer = f"{answer.answer}\n\n{logged.notice}"
@@ -101,7 +143,8 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
 def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up (spooled if the
     database is down, so the press is never lost)."""
-    logged = state.qlog.unresolved(body.question_id, kiosk.name, kiosk.prison)
+    logged = state.qlog.unresolved(body.question_id, kiosk.id, kiosk.name, kiosk.prison,
+                                  session.inmate_number)
     if logged.notice:
         return {"followup_id": None, "message": logged.notice}
     bureau = "户籍地司法局"
@@ -119,7 +162,7 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
 @router.post("/choice")
 def choice(body: ChoiceRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker took one of the offered choices ("你是想问……？"); the bureau sees which one."""
-    state.qlog.choose(body.question_id, body.faq_id, (kiosk.name, kiosk.prison))
+    state.qlog.choose(body.question_id, body.faq_id, kiosk.id)
     return {"question_id": body.question_id, "chosen": body.faq_id}
 
 
@@ -127,19 +170,45 @@ def choice(body: ChoiceRequest, state: ReadyState, kiosk: CurrentKiosk, session:
 def own_followups(db: DB, kiosk: CurrentKiosk) -> list[dict]:
     """Status of the follow-ups opened from this kiosk (no answers or inmate data on a shared screen)."""
     rows = db.execute(select(FollowUp).join(Question, Question.followup_id == FollowUp.id)
-                      .where(Question.kiosk == kiosk.name, Question.prison == kiosk.prison)
+                      .where(Question.kiosk_id == kiosk.id)
                       .order_by(FollowUp.id.desc()).limit(50)).scalars()
     return [{"id": f.id, "state": f.state, "state_name": STATE_NAMES[f.state], "topic": f.topic,
              "created_at": f.created_at.isoformat()} for f in dict.fromkeys(rows)]
 
 
 @router.get("/officer/alerts")
-def officer_alerts(db: DB, kiosk: CurrentKiosk, x_officer_pin: Annotated[str | None, Header()] = None,
+def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
+                   x_officer_pin: Annotated[str | None, Header()] = None,
                    hours: Annotated[int, Query(ge=1, le=72)] = 12) -> list[dict]:
     """Crisis alerts from this prison's kiosks, newest first, for the supervising officer's view."""
-    kiosks.check_pin(kiosk, x_officer_pin or "")
+    check_officer_pin(request, state, kiosk, x_officer_pin or "")
     since = datetime.now(UTC) - timedelta(hours=hours)
-    rows = db.scalars(select(Question).where(Question.prison == kiosk.prison, Question.alert.is_not(None),
-                                             Question.asked_at >= since).order_by(Question.id.desc()))
-    return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text}
-            for q in rows]
+    rows = db.execute(select(Question, InmateLink.inmate_number)
+                      .outerjoin(InmateLink, InmateLink.followup_id == Question.followup_id)
+                      .where(Question.prison == kiosk.prison, Question.alert.is_not(None), Question.asked_at >= since)
+                      .order_by(Question.id.desc()))
+    return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text,
+             "inmate_number": number} for q, number in rows]
+
+
+@router.post("/officer/pairing")
+def start_pairing(state: State, kiosk: CurrentKiosk, x_kiosk_token: Annotated[str | None, Header()] = None) -> dict:
+    """The kiosk shows a six-digit pairing code, so the officer's screen needs that code and the PIN instead of
+    the 43-character device code."""
+    return {"code": state.new_pairing(x_kiosk_token or ""), "expires_in": PAIRING_SECONDS, "kiosk": kiosk.name}
+
+
+@router.post("/officer/pair")
+def pair(request: Request, body: PairRequest, state: State) -> dict:
+    """The officer's screen trades a pairing code and the officer PIN for the kiosk's device code (used once)."""
+    address = request.client.host if request.client else "unknown"
+    if not state.pairing_attempt(address):
+        raise ThrottledError("配对尝试次数太多，请 15 分钟后再试 (too many pairing attempts)")
+    device_code = state.pairing(body.code)
+    if device_code is None:
+        raise NotFoundError("配对码不正确或已过期，请在终端上重新获取 (unknown or expired pairing code)")
+    with state.runtime.database.session() as s:
+        kiosk = kiosks.info(kiosks.authenticate(s, device_code))
+    check_officer_pin(request, state, kiosk, body.pin)
+    state.pairing_used(body.code)
+    return {"token": device_code, "kiosk": kiosk.name}

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assistant.api.deps import DB, AdminForm, AdminUser, State
+from assistant.api.deps import DB, AdminForm, AdminUser, RecordId, State
 from assistant.api.templating import render
 from assistant.services import audit, users
 from assistant.services.errors import InvalidError, NotFoundError
+from assistant.services.periods import parse_period
 
 router = APIRouter(prefix="/portal/admin", include_in_schema=False)
 
@@ -37,7 +38,7 @@ def add_user(state: State, who: AdminForm, username: Annotated[str, Form(max_len
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(state: State, who: AdminForm, user_id: int,
+def reset_password(state: State, who: AdminForm, user_id: RecordId,
                    password: Annotated[str, Form(max_length=200)]) -> Response:
     """Set a new password for an account (e.g. forgotten); its sessions end."""
     with state.runtime.database.session() as s:
@@ -48,7 +49,7 @@ def reset_password(state: State, who: AdminForm, user_id: int,
 
 
 @router.post("/users/{user_id}/{change}")
-def change_user(state: State, who: AdminForm, user_id: int, change: str) -> Response:
+def change_user(state: State, who: AdminForm, user_id: RecordId, change: str) -> Response:
     if change not in ("disable", "enable"):
         raise NotFoundError("没有这项操作")
     if user_id == who.user_id:
@@ -61,6 +62,12 @@ def change_user(state: State, who: AdminForm, user_id: int, change: str) -> Resp
 
 @router.get("/audit")
 def audit_log(request: Request, who: AdminUser, db: DB, action: Annotated[str | None, Query(max_length=40)] = None,
-              scope: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-    return render(request, "admin_audit.html", who, events=audit.events(db, scope or None, action or None),
-                  action_names=audit.ACTION_NAMES, action=action, scope=scope, title="操作记录")
+              scope: Annotated[str | None, Query(max_length=100)] = None,
+              q: Annotated[str | None, Query(max_length=100)] = None,
+              since: Annotated[str | None, Query(max_length=20)] = None,
+              until: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    start, end = parse_period(since, until)
+    return render(request, "admin_audit.html", who,
+                  events=audit.events(db, scope or None, action or None, text=q, since=start, until=end),
+                  action_names=audit.ACTION_NAMES, action=action, scope=scope, q=q, since=since, until=until,
+                  title="操作记录")

@@ -49,11 +49,11 @@ def login(request: Request, state: State, username: Annotated[str, Form(max_leng
           next: Annotated[str, Form(max_length=500)] = "/portal/",
           bj_login_csrf: Annotated[str | None, Cookie()] = None,
           bj_portal: Annotated[str | None, Cookie()] = None) -> Response:
-    """Check the form's token, the throttle, then the password; a new session token on every sign-in."""
+    """Check the form's token, count the attempt (throttle), then the password; a new session token on every sign-in."""
     if not bj_login_csrf or not users.csrf_matches(bj_login_csrf, login_csrf):
         return _login_page(request, state, next, username, "登录页面已过期，请重新输入。", 403)
     address = client_address(request)
-    if not state.login_allowed(username, address):
+    if not state.login_attempt(username, address):
         with state.runtime.database.session() as s:
             audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"throttled, from {address}")
         return _login_page(request, state, next, username, "登录失败次数太多，请 15 分钟后再试。", 429)
@@ -63,10 +63,10 @@ def login(request: Request, state: State, username: Annotated[str, Form(max_leng
             new = users.login(s, username, password)
             audit.record(s, new.principal, "login", detail=f"from {address}")
     except ForbiddenError as exc:
-        state.login_failed(username, address)
         with state.runtime.database.session() as s:
             audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"from {address}")
         return _login_page(request, state, next, username, str(exc), 401)
+    state.login_succeeded(username)
     response = RedirectResponse(safe_next(next), 303)
     response.set_cookie(SESSION_COOKIE, new.token, httponly=True, samesite="strict", path="/portal",
                         secure=state.runtime.settings.cookie_secure)
@@ -102,7 +102,7 @@ def change_password(request: Request, state: State, who: CsrfChecked, current: A
     if password != confirm:
         return render(request, "account.html", who, status_code=400, error="两次输入的新密码不一样", title="修改密码")
     address = client_address(request)
-    if not state.login_allowed(who.username, address):
+    if not state.login_attempt(who.username, address):
         return render(request, "account.html", who, status_code=429, error="尝试次数太多，请 15 分钟后再试",
                       title="修改密码")
     try:
@@ -111,7 +111,6 @@ def change_password(request: Request, state: State, who: CsrfChecked, current: A
             users.set_password(s, who.user_id, password)
             audit.record(s, who, "password_set", who.username, "own password")
     except ForbiddenError:
-        state.login_failed(who.username, address)
         return render(request, "account.html", who, status_code=403, error="当前密码不正确", title="修改密码")
     response = RedirectResponse("/portal/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/portal")

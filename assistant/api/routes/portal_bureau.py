@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, BureauForm, BureauUser, State
+from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
 from assistant.services import audit, bureau_contacts, faq, followups, users
@@ -29,23 +29,27 @@ MAX_PARAPHRASES = 30
 
 @router.get("/queue")
 def queue(request: Request, who: BureauUser, db: DB,
-          state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open") -> Response:
-    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state])
-    return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题")
+          state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open",
+          q: Annotated[str | None, Query(max_length=100)] = None,
+          topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state], q, topic or None)
+    return render(request, "bureau_queue.html", who, groups=groups, state=state, q=q, topic=topic,
+                  title="待跟进的问题",
+                  withheld=followups.withheld_count(db, who.region_code))
 
 
 @router.get("/followups/{followup_id}")
-def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int) -> Response:
+def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: RecordId) -> Response:
     fu = followups.get_followup(db, followup_id)
     followups.check_region(fu, who.region_code)
     members = followups.group_members(db, fu)
     faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
-    return render(request, "bureau_followup.html", who, fu=fu, members=members, events=list(fu.events),
+    return render(request, "bureau_followup.html", who, fu=fu, members=members, events=followups.bureau_history(fu),
                   faq_id=faq_id, title=f"跟进事项 {fu.id}")
 
 
 @router.post("/followups/{followup_id}/answer")
-def answer(state: State, who: BureauForm, followup_id: int,
+def answer(state: State, who: BureauForm, followup_id: RecordId,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
     with state.runtime.database.session() as s:
         ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
@@ -54,7 +58,7 @@ def answer(state: State, who: BureauForm, followup_id: int,
 
 
 @router.post("/followups/{followup_id}/close")
-def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, Form(max_length=500)]) -> Response:
+def close(state: State, who: BureauForm, followup_id: RecordId, note: Annotated[str, Form(max_length=500)]) -> Response:
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
@@ -64,7 +68,7 @@ def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, 
 
 
 @router.post("/followups/{followup_id}/draft")
-def draft(state: State, who: BureauForm, followup_id: int) -> Response:
+def draft(state: State, who: BureauForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
         record = faq.draft_from_followup(s, state.runtime.kb, followup_id, who.username,
                                          region_code=who.region_code)
@@ -78,21 +82,67 @@ def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
     published = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
                                                         FaqRecord.status == "approved")
                                 .order_by(FaqRecord.approved_at.desc())))
+    withdrawn = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
+                                                        FaqRecord.status == faq.WITHDRAWN).order_by(FaqRecord.id)))
     return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.region_code), published=published,
-                  title="本县问答")
+                  withdrawn=withdrawn, title="本县问答")
+
+
+@router.post("/faq/{faq_id}/reopen")
+def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
+    """Edit a published entry: back to draft (off the kiosks at once) until it is approved again."""
+    with state.runtime.database.session() as s:
+        faq.reopen(s, faq_id, who.region_code)
+        audit.record(s, who, "faq_reopened", faq_id)
+    state.runtime.unpublish_faq(faq_id)
+    return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
+
+
+@router.post("/faq/{faq_id}/withdraw")
+def faq_withdraw(state: State, who: BureauForm, faq_id: FaqId,
+                 note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    with state.runtime.database.session() as s:
+        faq.withdraw(s, faq_id, who.region_code)
+        audit.record(s, who, "faq_withdrawn", faq_id, note.strip())
+    state.runtime.unpublish_faq(faq_id)
+    return RedirectResponse("/portal/bureau/faq", 303)
+
+
+@router.post("/faq/{faq_id}/merge")
+def faq_merge(state: State, who: BureauForm, faq_id: FaqId, into: Annotated[str, Form(max_length=80)]) -> Response:
+    """Merge this entry into `into`: its wordings become paraphrases there, and this one is withdrawn."""
+    runtime = state.runtime
+    with runtime.database.session() as s:
+        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.region_code)
+        audit.record(s, who, "faq_merged", faq_id, f"并入 {into.strip()}")
+    runtime.unpublish_faq(faq_id)
+    if entry is not None:
+        runtime.publish_faq(entry)
+    return RedirectResponse(f"/portal/bureau/faq/{into.strip()}", 303)
 
 
 def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: str = "",
               status_code: int = 200) -> Response:
     topics = list(request.app.state.service.runtime.kb.topics.values())
     rows = [*record.sources, *({} for _ in range(2))]  # two empty rows to add sources
+    others = [] if record.status == faq.WITHDRAWN else _mergeable(request, record)
     return render(request, "bureau_faq_edit.html", who, status_code=status_code, record=record, topics=topics,
+                  others=others,
                   error=error, min_paraphrases=MIN_PARAPHRASES, source_rows=rows, kinds=faq.EDITABLE_KINDS,
                   title=f"问答 {record.id}")
 
 
+def _mergeable(request: Request, record: FaqRecord) -> list[FaqRecord]:
+    """The county's other drafts and published entries this one may be merged into."""
+    with request.app.state.service.runtime.database.session() as s:
+        return list(s.scalars(select(FaqRecord).where(FaqRecord.region_code == record.region_code,
+                                                      FaqRecord.id != record.id,
+                                                      FaqRecord.status.in_(("draft", "approved")))
+                              .order_by(FaqRecord.id)))
+
+
 @router.get("/faq/{faq_id}")
-def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: str) -> Response:
+def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: FaqId) -> Response:
     return _faq_page(request, who, faq.get_record(db, faq_id, who.region_code))
 
 
@@ -105,7 +155,7 @@ def clean_lines(text: str) -> list[str]:
 
 
 @router.post("/faq/{faq_id}")
-def faq_save(request: Request, state: State, who: BureauForm, faq_id: str,
+def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
              question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
              paraphrases: Annotated[str, Form(max_length=5000)] = "",
              topics: Annotated[list[str] | None, Form()] = None,

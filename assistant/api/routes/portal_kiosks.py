@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, CsrfChecked, StaffUser, State
+from assistant.api.deps import DB, CsrfChecked, RecordId, StaffUser, State
 from assistant.api.templating import render
 from assistant.services import audit, kiosks, users
 from assistant.services.errors import InvalidError
@@ -53,7 +53,7 @@ def register(request: Request, state: State, who: CsrfChecked, name: Annotated[s
 
 
 @router.post("/{kiosk_id}/revoke")
-def revoke(state: State, who: CsrfChecked, kiosk_id: int) -> Response:
+def revoke(state: State, who: CsrfChecked, kiosk_id: RecordId) -> Response:
     scope = _staff(who)
     with state.runtime.database.session() as s:
         kiosks.revoke(s, kiosk_id, prison=scope)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from assistant.api.deps import DB, PrisonForm, PrisonUser, State
+from assistant.api.deps import DB, PrisonForm, PrisonUser, RecordId, State
 from assistant.api.downloads import attachment
 from assistant.api.errors import portal_error
 from assistant.api.templating import render
 from assistant.services import audit, followups
 from assistant.services.exports import STATUS_NAMES
 from assistant.services.periods import parse_period, within
+from assistant.services.search_filter import matches
 from assistant.storage.models import Question
 
 router = APIRouter(prefix="/portal/prison", include_in_schema=False)
@@ -25,25 +26,32 @@ PAGE_ROWS = 200
 @router.get("/questions")
 def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
               until: Annotated[str | None, Query(max_length=20)] = None,
-              status: Annotated[str | None, Query(pattern="^(|answered|flagged|out_of_scope)$")] = None) -> Response:
+              status: Annotated[str | None, Query(pattern="^(|answered|flagged|out_of_scope)$")] = None,
+              q: Annotated[str | None, Query(max_length=100)] = None,
+              topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     start, end = parse_period(since, until)
-    query = within(select(Question).where(Question.prison == who.prison), Question.asked_at, start, end)
+    query = within(select(Question).where(Question.prison == who.prison, matches(q, Question.text, Question.kiosk)),
+                   Question.asked_at, start, end)
+    if topic:
+        query = query.where(Question.topic == topic)
     query = query.order_by(Question.asked_at.desc(), Question.id.desc())
     if status:
         query = query.where(Question.status == status)
     rows = list(db.scalars(query.limit(PAGE_ROWS + 1)))
     return render(request, "prison_questions.html", who, questions=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
-                  since=since, until=until, status=status, status_names=STATUS_NAMES, title="本监狱的提问")
+                  since=since, until=until, status=status, status_names=STATUS_NAMES, q=q, topic=topic,
+                  title="本监狱的提问")
 
 
 @router.get("/deliveries")
 def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
     items = followups.prison_queue(db, who.prison, followups.ANSWERED)
-    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复")
+    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复",
+                  crises=followups.prison_crises(db, who.prison))
 
 
 @router.post("/followups/{followup_id}/deliver")
-def deliver(state: State, who: PrisonForm, followup_id: int) -> Response:
+def deliver(state: State, who: PrisonForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
         followups.deliver_followup(s, followup_id, who.username, prison=who.prison)
         audit.record(s, who, "followup_delivered", f"followup:{followup_id}")

@@ -76,6 +76,36 @@ async function endSession() {
   show("screen-session");
 }
 
+// ---------- device code: checked before it is kept; 重新登记 replaces a wrong or revoked one ----------
+async function tokenIsValid(token) {
+  const res = await fetch("/api/kiosk", { headers: { "X-Kiosk-Token": token } }).catch(() => null);
+  return !!res && res.ok;
+}
+
+async function registerKiosk() {
+  const t = $("reg-token").value.trim();
+  if (!t) { text($("reg-error"), "请输入登记码"); return; }
+  if (!(await tokenIsValid(t))) { text($("reg-error"), "登记码不正确或终端已停用，请核对后重新输入"); return; }
+  state.token = t; localStorage.setItem("kioskToken", t);
+  $("reg-token").value = ""; text($("reg-error"), "");
+  show("screen-session");
+}
+
+function showRegister(message) {
+  state.token = null; state.session = null; localStorage.removeItem("kioskToken");
+  text($("reg-error"), message);
+  show("screen-register");
+}
+
+// A six-digit code for the officer's screen (/officer), instead of typing the long device code there.
+async function showPairingCode() {
+  try {
+    const p = await api("POST", "/api/officer/pairing");
+    text($("pairing-code"), `值守配对码：${p.code}（${Math.round(p.expires_in / 60)} 分钟内有效，在值班民警电脑上输入）`);
+  } catch (e) { text($("pairing-code"), e.message); }
+  $("pairing-code").hidden = false;
+}
+
 // ---------- topics and asking ----------
 async function loadTopics() {
   const topics = await api("GET", `/api/topics?county=${encodeURIComponent(state.county.code)}`);
@@ -145,7 +175,7 @@ function renderAnswer(a) {
   renderSources(a.sources);
   const b = a.bureau || {};
   text($("answer-bureau"), b.name ? `${b.name}　电话：${b.phone || "暂未公布，请向监狱民警询问"}` +
-    (b.address ? `　地址：${b.address}` : "") : "");
+    (b.address ? `　地址：${b.address}` : "") + (b.hours ? `　办公时间：${b.hours}` : "") : "");
   renderChoices(a);
   $("officer-alert").hidden = a.alert !== "crisis";
   $("not-solved").hidden = !(a.status === "answered" && a.question_id);
@@ -247,19 +277,29 @@ function readAloud() {
   speechSynthesis.speak(u);
 }
 
-// ---------- privacy: clear the screen after a while without a touch ----------
+// ---------- privacy: after a while without a touch the asker's turn ends ----------
 function touched() {
   clearTimeout(state.idleTimer);
-  state.idleTimer = setTimeout(() => { if (state.session) resetAsk(); }, IDLE_SECONDS * 1000);
+  state.idleTimer = setTimeout(() => { if (state.session) endTurn(); }, IDLE_SECONDS * 1000);
+}
+
+// The session (county, inmate number) ends on the server too, so the next person's questions are never logged
+// under the previous asker; the officer reopens with the county chosen again and the PIN.
+async function endTurn() {
+  try { await api("DELETE", "/api/session/current"); } catch (e) { /* the server ends it after 30 minutes */ }
+  state.session = null; state.county = null;
+  resetAsk();
+  text($("where"), ""); $("end-session").hidden = true;
+  $("county").value = ""; $("inmate").value = ""; $("pin").value = "";
+  text($("session-error"), "上一位的问答已结束。请民警重新选择户籍地，输入口令开始。");
+  show("screen-session");
 }
 
 async function init() {
   ["click", "touchstart", "keydown", "input"].forEach((ev) => document.addEventListener(ev, touched, true));
-  $("reg-save").addEventListener("click", () => {
-    const t = $("reg-token").value.trim();
-    if (!t) { text($("reg-error"), "请输入登记码"); return; }
-    state.token = t; localStorage.setItem("kioskToken", t); show("screen-session");
-  });
+  $("reg-save").addEventListener("click", registerKiosk);
+  $("re-register").addEventListener("click", () => showRegister(""));
+  $("pairing").addEventListener("click", showPairingCode);
   $("open-session").addEventListener("click", startSession);
   $("end-session").addEventListener("click", endSession);
   $("topic-back").addEventListener("click", resetAsk);
@@ -272,7 +312,8 @@ async function init() {
   $("read-aloud").addEventListener("click", readAloud);
   if (!window.speechSynthesis) $("read-aloud").hidden = true;
   await loadRegions();
-  show(state.token ? "screen-session" : "screen-register");
+  if (state.token && !(await tokenIsValid(state.token))) showRegister("本终端的登记码无效或已停用，请民警重新登记。");
+  else show(state.token ? "screen-session" : "screen-register");
   touched();
 }
 
