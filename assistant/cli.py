@@ -64,8 +64,13 @@ def _runtime(settings: Settings | None = None):
 
 
 def _region_code(runtime, county: str) -> str:
+    return _resolve(runtime, county).region.code
+
+
+def _resolve(runtime, county: str):
+    """The region COUNTY names (with a note when it is an old name); exit 2 listing close matches or namesakes."""
     try:
-        return runtime.regions.resolve(county).code
+        return runtime.regions.resolve_note(county)
     except UnknownRegionError as exc:
         raise _err(str(exc), 2) from exc
 
@@ -176,7 +181,8 @@ def ask(
     from assistant.storage.spool import Spool
 
     runtime = _runtime()
-    code = _region_code(runtime, county)
+    resolution = _resolve(runtime, county)
+    code = resolution.region.code
     qlog = None if no_log else QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path),
                                            runtime.regions.place_words())
     ctx = AskContext(prison=prison, kiosk=kiosk, inmate_number=inmate)
@@ -190,7 +196,7 @@ def ask(
             if question is not None:
                 raise _err("问题不能为空 (empty question)", 2)
             continue
-        answer = answerer.run(q, code)
+        answer = answerer.run(q, code, resolution.note)
         if qlog is not None:
             logged = qlog.record(answer, ctx)
             answer.question_id, answer.followup_id = logged.question_id, logged.followup_id

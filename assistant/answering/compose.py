@@ -45,6 +45,16 @@ def flagged_message(bureau: Region, individual: bool) -> str:
             f"他们答复后会通过监狱转交给你。")
 
 
+def no_local_note(home: Region, wider: list[Region]) -> str:
+    """Said plainly when a county has no local information yet: the answer rests on `wider` rules only
+    (the regions above it that have content, national last)."""
+    if home.level == "national":
+        return "由于户籍地不详，以下只按国家的规定回答；具体办理以户籍地司法局的答复为准。"
+    names = "、".join("国家" if r.level == "national" else r.name for r in reversed(wider)) or "国家"
+    return (f"说明：{home.name}的本地政策资料暂未收录，以下按{names}的规定回答；"
+            f"各地具体办法以{home.name}当地司法局等部门的答复为准。")
+
+
 def out_of_scope_message() -> str:
     return f"这个问题不在帮教问答能回答的范围里。你可以问{TOPIC_LIST}等方面的问题。"
 
