@@ -490,7 +490,7 @@ def users_add(username: str,
 
     def run(runtime, s):
         code = _region_code(runtime, county) if county else None
-        counties = [r.code for r in runtime.regions.counties()]
+        counties = [r.code for r in runtime.regions.bindable()]
         user = add_user(s, username, password, role, name, prison, code, known_regions=counties)
         scope = principal(user).scope
         _audit(s, "", "user_added", user.username, f"{role} {scope}", scope=scope)

@@ -174,7 +174,7 @@ def _common_checks(col: _Collector, path: Path, d: dict, ids: dict[str, str], re
     if not region:
         col.add(path, _where(d, "region", prefix), "缺少地区 region（行政区划代码）")
     elif region not in regions:
-        col.add(path, _where(d, "region", prefix), f"未知地区代码：{region}（regions.yaml 中没有）")
+        col.add(path, _where(d, "region", prefix), f"未知地区代码：{region}（regions.yaml 和行政区划数据中都没有）")
     raw_topics = d.get("topics") or []
     if not isinstance(raw_topics, list) or not raw_topics:
         col.add(path, _where(d, "topics", prefix), "topics 必须是非空列表")

@@ -123,6 +123,11 @@ class RegionTree:
         """The county-level regions: the ones a bureau account and an FAQ sheet are bound to."""
         return [r for r in self._regions.values() if r.level == "county"]
 
+    def bindable(self) -> list[Region]:
+        """What a bureau account can be bound to: a county-level unit, or a city bureau regions.yaml lists as
+        taking part directly (衡阳市司法局 answers for its counties that have no account of their own)."""
+        return [*(r for r in self.listed() if r.level == "city"), *self.counties()]
+
     def children(self, code: str) -> list[Region]:
         return [self._regions[c] for c in self._children.get(code, [])]
 

@@ -5,6 +5,7 @@ Bureau views never include the inmate link; prison views include it only for the
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,14 +90,22 @@ def get_followup(s: Session, followup_id: int) -> FollowUp:
     return fu
 
 
-def check_region(fu: FollowUp, region_code: str | None) -> None:
-    if region_code is not None and fu.region_code != region_code:
+Scope = str | Collection[str] | None  # one region code, the codes a bureau covers (routing.bureau_scope), or all
+
+
+def _codes(scope: str | Collection[str]) -> set[str]:
+    return {scope} if isinstance(scope, str) else set(scope)
+
+
+def check_region(fu: FollowUp, region_code: Scope) -> None:
+    if region_code is not None and fu.region_code not in _codes(region_code):
         raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
 
 
-def bureau_queue(s: Session, region_code: str, state: str | None = OPEN) -> list[BureauItem]:
-    """Groups of follow-ups for one county, oldest first; a group is answered once."""
-    query = select(FollowUp).where(FollowUp.region_code == region_code).order_by(FollowUp.id)
+def bureau_queue(s: Session, region_code: str | Collection[str], state: str | None = OPEN) -> list[BureauItem]:
+    """Groups of follow-ups for one county (or the counties a city bureau covers), oldest first; a group is
+    answered once."""
+    query = select(FollowUp).where(FollowUp.region_code.in_(_codes(region_code))).order_by(FollowUp.id)
     if state:
         query = query.where(FollowUp.state == state)
     rows = list(s.scalars(query))
@@ -127,7 +136,7 @@ def _move(s: Session, fu: FollowUp, to: str, actor: str, action: str, note: str 
     _event(s, fu, actor, action, before, to, note)
 
 
-def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: str | None = None) -> list[int]:
+def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: Scope = None) -> list[int]:
     """The bureau's answer, applied to every open member of the follow-up's group. Returns their ids."""
     text = (text or "").strip()
     if not text:
@@ -151,7 +160,7 @@ def deliver_followup(s: Session, followup_id: int, actor: str, prison: str | Non
     _move(s, fu, DELIVERED, actor, "delivered")
 
 
-def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: str | None = None) -> None:
+def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: Scope = None) -> None:
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
     _move(s, fu, CLOSED, actor, "closed", note)
@@ -168,7 +177,7 @@ def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[
             for fu, number in s.execute(query)]
 
 
-def history(s: Session, followup_id: int, region_code: str | None = None) -> list[FollowUpEvent]:
+def history(s: Session, followup_id: int, region_code: Scope = None) -> list[FollowUpEvent]:
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
     return list(fu.events)

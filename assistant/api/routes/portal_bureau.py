@@ -15,7 +15,7 @@ from sqlalchemy import select
 from assistant.api.deps import DB, BureauForm, BureauUser, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
-from assistant.services import audit, bureau_contacts, faq, followups, users
+from assistant.services import audit, bureau_contacts, faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
@@ -27,17 +27,22 @@ QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": N
 MAX_PARAPHRASES = 30
 
 
+def _scope(s, state, who) -> set[str]:
+    """The follow-up regions this bureau takes up (a listed city bureau: also its counties without an account)."""
+    return routing.bureau_scope(s, state.runtime.regions, who.region_code)
+
+
 @router.get("/queue")
-def queue(request: Request, who: BureauUser, db: DB,
+def queue(request: Request, who: BureauUser, db: DB, state_: State,
           state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open") -> Response:
-    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state])
+    groups = followups.bureau_queue(db, _scope(db, state_, who), QUEUE_STATES[state])
     return render(request, "bureau_queue.html", who, groups=groups, state=state, title="待跟进的问题")
 
 
 @router.get("/followups/{followup_id}")
-def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int) -> Response:
+def followup_detail(request: Request, who: BureauUser, db: DB, state: State, followup_id: int) -> Response:
     fu = followups.get_followup(db, followup_id)
-    followups.check_region(fu, who.region_code)
+    followups.check_region(fu, _scope(db, state, who))
     members = followups.group_members(db, fu)
     faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
     return render(request, "bureau_followup.html", who, fu=fu, members=members, events=list(fu.events),
@@ -48,7 +53,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: int)
 def answer(state: State, who: BureauForm, followup_id: int,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
     with state.runtime.database.session() as s:
-        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
+        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=_scope(s, state, who))
         audit.record(s, who, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {answer[:500]}")
     return RedirectResponse("/portal/bureau/queue?done=answered", 303)
 
@@ -58,7 +63,7 @@ def close(state: State, who: BureauForm, followup_id: int, note: Annotated[str, 
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
-        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=who.region_code)
+        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=_scope(s, state, who))
         audit.record(s, who, "followup_closed", f"followup:{followup_id}", note[:500])
     return RedirectResponse(f"/portal/bureau/followups/{followup_id}?done=closed", 303)
 
