@@ -107,7 +107,7 @@ class RegionTree:
         Short forms only of the regions regions.yaml lists: the short forms of all 3,000 divisions include
         common given names (建华, 永安), which must stay redactable.
         """
-        words = set(self._exact)
+        words = {w for w in self._exact if not w.isdigit()}
         words |= {w[:-1] for r in self._regions.values() if r.bureau.name
                   for w in (r.name, *r.aliases) if len(w) > 2 and w[-1] in "省市县区旗"}
         return frozenset(words)
