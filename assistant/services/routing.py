@@ -40,9 +40,10 @@ def responsible(tree: RegionTree, code: str, accounts: set[str]) -> str | None:
 def bureau_scope(s: Session, tree: RegionTree, own: str) -> set[str]:
     """The follow-up regions a bureau bound to `own` sees: its own, and (a city bureau) its counties' that
     have no account of their own."""
-    accounts = bureau_accounts(s) | {own}
-    codes = set(s.scalars(select(FollowUp.region_code).distinct()))
-    return {own} | {c for c in codes if responsible(tree, c, accounts) == own}
+    if own not in tree or tree[own].level != "city":
+        return {own}
+    accounts = bureau_accounts(s)
+    return {own} | {r.code for r in tree.children(own) if r.code not in accounts}
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,11 @@ def knowledge(request: Request, who: BureauUser, state: State) -> Response:
 
 
 @router.get("/stats")
-def stats(request: Request, who: BureauUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
+def stats(request: Request, who: BureauUser, db: DB, state: State,
+          since: Annotated[str | None, Query(max_length=20)] = None,
           until: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     start, end = parse_period(since, until)
-    figures = county_stats(db, who.region_code, start, end)
+    figures = county_stats(db, _scope(db, state, who), start, end)
     return render(request, "bureau_stats.html", who, stats=figures, since=since, until=until,
                   week_max=max((n for _, n in figures.by_week), default=1), title="统计")
 
