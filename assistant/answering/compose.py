@@ -33,6 +33,9 @@ def passage_answer(items: list[Item]) -> str:
 
 
 def bureau_phrase(region: Region) -> str:
+    """Who takes up a follow-up: the bureau, or for 户籍不详 (national) the prison's officers."""
+    if region.level == "national":
+        return "监狱民警"
     return region.bureau.name or f"{region.name}司法局"
 
 
