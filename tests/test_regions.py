@@ -102,3 +102,11 @@ def test_bureau_region_never_routes_a_county_to_the_province(tree: RegionTree):
     assert tree.bureau_region("430321").code == "430321"  # 湘潭县: its own bureau, not 湖南省司法厅
     assert tree.bureau_region("430421").code == "430400"  # 衡阳县: 衡阳市司法局 takes part directly
     assert tree.bureau_region("431382").code == "431382"
+
+
+def test_search_takes_full_width_digits_and_city_plus_county(tree: RegionTree):
+    assert all(r.code.startswith("4303") for r, _ in tree.search("４３０３"))
+    assert [r.code for r, _ in tree.search("长沙望城")] == ["430112"]
+    assert [r.code for r, _ in tree.search("北京朝阳")] == ["110105"]
+    assert tree.search("%") == [] and tree.search("  ") == []
+    assert tree.resolve("４３１３８２").code == "431382"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -156,7 +157,7 @@ class RegionTree:
 
     def resolve_note(self, query: str) -> Resolution:
         """Like `resolve`, with a note saying which county was used when the query is an old name or code."""
-        key = re.sub(r"\s+", "", query)
+        key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query))
         if not key:
             raise UnknownRegionError(query.strip(), [])
         codes = self._lookup(key, None)
@@ -257,7 +258,7 @@ class RegionTree:
         (e.g. the prison's most frequent home counties) by count first, then counties of their provinces.
         Old names find today's county, with the old name as the second element.
         """
-        q = re.sub(r"\s+", "", query).lower()
+        q = re.sub(r"\s+", "", unicodedata.normalize("NFKC", query)).lower()
         if not q:
             return []
         boost = boost or {}
@@ -293,8 +294,18 @@ class RegionTree:
                 for change in changes:
                     if key == change.old_name and key.startswith(q):
                         offer(self._regions[change.code], 3, change.old_name)
+            if not scored:  # 长沙望城 / 湖南湘潭县: a province or city, then the county
+                for region in self._candidates_quietly(q):
+                    offer(region, 0)
         ranked = sorted(scored.values())[:limit]
         return [(self._regions[code], via) for *_, code, via in ranked]
+
+    def _candidates_quietly(self, key: str) -> list[Region]:
+        """The regions a qualified name (city + county) names, without close-match suggestions."""
+        codes = self._qualified(key)
+        if not codes:
+            codes = list(dict.fromkeys(c.code for c in self._qualified_old(key)))
+        return [self._regions[c] for c in codes]
 
     def _pinyin_table(self) -> list[tuple[Region, str, str]]:
         """(region, initials of its short name, initials of its name), computed once on first use."""
