@@ -128,7 +128,8 @@ def test_logged_question_to_bureau_answer_delivery_and_export(cli_env, tmp_path:
 def test_any_county_is_answered_from_national_and_provincial_rules(cli_env, county, name, note):
     result = CliRunner().invoke(app, ["ask", "--county", county, "--json", "--no-log", "出狱后医保怎么办"])
     assert result.exit_code == 0, result.output
-    row = json.loads(result.output.strip().splitlines()[-1])
+    line = result.output.strip().splitlines()[-1]
+    row = json.loads(line[line.index('{"question"'):])  # progress bars on stderr may share the line
     assert row["county"] == name and row["status"] == "answered"
     assert f"{name}的本地政策资料暂未收录" in row["answer"]
     assert (note in row["answer"]) if note else "旧的地名" not in row["answer"]

@@ -309,6 +309,9 @@ def test_faq_sheet_downloads_as_pdf_and_docx(app, full_runtime):
     assert r.status_code == 400 and "县" in r.text
     r = staff.get("/portal/prison/sheets/download", params={"county": [LIANYUAN], "format": "../../etc/passwd"})
     assert r.status_code == 422
+    # any county of the whole tree by its code in the "other county" box; an empty box is ignored
+    r = staff.get("/portal/prison/sheets/download", params={"county": ["", "430321"], "format": "docx"})
+    assert r.status_code == 200 and r.content.startswith(b"PK")
 
 
 def test_kiosks_are_registered_listed_and_revoked_within_the_prison(app, full_runtime):

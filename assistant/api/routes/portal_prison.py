@@ -76,8 +76,9 @@ def sheet_download(request: Request, state: State, who: PrisonUser, county: Anno
     from assistant.sheets.content import SheetRequest, build_sheet
 
     runtime = state.runtime
-    req = SheetRequest.parse(region_codes=list(county or [])[:30], topics=list(topic or [])[:30], since=since,
-                             until=until, prison=who.prison if own_prison else None, limit=limit)
+    codes = [c for c in county or [] if c.strip()][:30]  # the "other county" box may be left empty
+    req = SheetRequest.parse(region_codes=codes, topics=list(topic or [])[:30], since=since, until=until,
+                             prison=who.prison if own_prison else None, limit=limit)
     with runtime.database.session() as s:
         sheet = build_sheet(s, runtime.kb, runtime.regions, req)
         audit.record(s, who, "sheet", ",".join(req.region_codes), f"{format} topics={','.join(req.topics)}")
