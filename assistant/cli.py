@@ -64,8 +64,13 @@ def _runtime(settings: Settings | None = None):
 
 
 def _region_code(runtime, county: str) -> str:
+    return _resolve(runtime, county).region.code
+
+
+def _resolve(runtime, county: str):
+    """The region COUNTY names (with a note when it is an old name); exit 2 listing close matches or namesakes."""
     try:
-        return runtime.regions.resolve(county).code
+        return runtime.regions.resolve_note(county)
     except UnknownRegionError as exc:
         raise _err(str(exc), 2) from exc
 
@@ -183,7 +188,8 @@ def ask(
     from assistant.storage.spool import Spool
 
     runtime = _runtime()
-    code = _region_code(runtime, county)
+    resolution = _resolve(runtime, county)
+    code = resolution.region.code
     qlog = None if no_log else QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path),
                                            runtime.regions.place_words())
     ctx = AskContext(prison=prison, kiosk=kiosk, inmate_number=inmate)
@@ -201,7 +207,7 @@ def ask(
                 raise _err("问题不能为空 (empty question)", 2)
             context = Context()  # an empty line starts a new conversation
             continue
-        answer = answerer.run(q, code, context if conversation else None)
+        answer = answerer.run(q, code, resolution.note, context if conversation else None)
         context = answer.context or Context()
         if qlog is not None:
             logged = qlog.record(answer, ctx)
@@ -524,7 +530,7 @@ def users_add(username: str,
 
     def run(runtime, s):
         code = _region_code(runtime, county) if county else None
-        counties = [r.code for r in runtime.regions.counties()]
+        counties = [r.code for r in runtime.regions.bindable()]
         user = add_user(s, username, password, role, name, prison, code, known_regions=counties)
         scope = principal(user).scope
         _audit(s, "", "user_added", user.username, f"{role} {scope}", scope=scope)

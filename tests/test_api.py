@@ -165,3 +165,38 @@ def test_revoked_kiosk_is_refused_and_openapi_is_served(client, kiosk, full_runt
     page = client.get("/kiosk")
     assert page.status_code == 200 and "http" not in page.text.replace("http-equiv", "")
     assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_region_search_pages_and_only_county_level_homes(client, kiosk):
+    listed = client.get("/api/regions").json()  # as before: the regions taking part
+    assert {r["code"] for r in listed} >= {"000000", "431382", "430400"} and len(listed) < 100
+    page = client.get("/api/regions", params={"limit": 50, "offset": 100}).json()
+    assert len(page) == 50
+    for q, code in (("湘潭县", "430321"), ("xt", "430321"), ("430321", "430321"), ("邵东县", "430582")):
+        hits = client.get("/api/regions", params={"q": q, "limit": 20}).json()
+        assert code in [h["code"] for h in hits] and all(h["level"] == "county" for h in hits), q
+    old = client.get("/api/regions", params={"q": "望城县"}).json()[0]
+    assert old["code"] == "430112" and old["old_name"] == "望城县" and old["full_name"] == "长沙市望城区"
+    # the prison's frequent home counties come first for its own kiosks
+    for _ in range(2):
+        open_session(client, kiosk, county="430321")
+    first = client.get("/api/regions", params={"q": "xt"}, headers={"X-Kiosk-Token": kiosk.token}).json()[0]
+    assert first["code"] == "430321"
+    for home in ("湖南省", "000000", "衡阳市", "湘潭市", "朝阳区"):  # provinces, cities, namesakes: refused
+        r = client.post("/api/session", json={"county": home, "pin": kiosk.pin},
+                        headers={"X-Kiosk-Token": kiosk.token})
+        assert r.status_code == 400, home
+    unknown = client.post("/api/session", json={"county": "户籍不详", "pin": kiosk.pin},
+                          headers={"X-Kiosk-Token": kiosk.token}).json()
+    assert unknown["county"] == {"code": "000000", "name": "户籍不详"}
+    assert open_session(client, kiosk, county="北京市朝阳区")
+
+
+def test_a_county_without_local_information_says_so(client, kiosk):
+    headers = open_session(client, kiosk, county="湘潭县")
+    body = client.post("/api/ask", json={"question": "出狱后医保怎么交"}, headers=headers).json()
+    assert body["county"] == "湘潭县" and "湘潭县的本地政策资料暂未收录" in body["answer"]
+    assert all(s["region"] in ("全国", "湖南省") for s in body["sources"])
+    headers = open_session(client, kiosk, county="涟源")
+    body = client.post("/api/ask", json={"question": "出狱后医保怎么交"}, headers=headers).json()
+    assert "暂未收录" not in body["answer"]

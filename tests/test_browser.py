@@ -22,10 +22,17 @@ def open_kiosk(browser, base: str, reg, county: str = "431382", size=(1280, 800)
     page.goto(f"{base}/kiosk" + (f"?idle={idle}" if idle else ""))
     page.fill("#reg-token", reg.token)
     page.click("#reg-save")
-    page.select_option("#county", county)
+    pick_county(page, county, county)
     page.fill("#inmate", "A-2024")
     page.fill("#pin", reg.pin)
     return page
+
+
+def pick_county(page, query: str, code: str) -> None:
+    """Type into the county search box and tap the result with this code."""
+    page.fill("#county-search", query)
+    page.click(f'.county-hit[data-code="{code}"]')
+    page.wait_for_selector("#county-chosen:has-text('已选')")
 
 
 def start(page) -> None:
@@ -126,7 +133,7 @@ def test_read_aloud_uses_chinese_speech_synthesis(server, browser, registration)
     page.goto(f"{base}/kiosk")
     page.fill("#reg-token", registration.token)
     page.click("#reg-save")
-    page.select_option("#county", "150426")
+    pick_county(page, "翁牛特", "150426")
     page.fill("#pin", registration.pin)
     start(page)
     page.fill("#question", "醉驾以后多久能重新考驾照")
@@ -148,3 +155,42 @@ def test_question_box_stays_usable_above_an_on_screen_keyboard(server, browser, 
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= 420
     page.click("#ask")
     page.wait_for_selector("#screen-answer:not([hidden])")
+
+
+def test_county_search_by_characters_initials_and_code(server, browser, registration, full_runtime):
+    base, _ = server
+    with full_runtime.database.session() as s:  # this prison's inmates often come from 湘潭县
+        for _ in range(3):
+            kiosks.open_session(s, kiosks.authenticate(s, registration.token), registration.pin, "430321", None)
+    page = open_kiosk(browser, base, registration)
+    assert page.locator("select#county").count() == 0  # no dropdown of every county
+    for query, code in (("湘潭县", "430321"), ("430321", "430321"), ("xt", "430321"), ("科尔沁", "150502")):
+        page.fill("#county-search", query)
+        first = page.locator(".county-hit").first
+        first.wait_for()
+        page.wait_for_function("q => document.querySelector('#county-search').value === q", arg=query)
+        page.wait_for_selector(f'.county-hit[data-code="{code}"]')
+        if query == "xt":  # the prison's frequent home county comes first among 行唐、新泰、湘潭、仙桃…
+            page.wait_for_function("() => document.querySelector('.county-hit').dataset.code === '430321'")
+        assert page.locator(".county-hit").count() <= 8
+    page.fill("#county-search", "邵东县")  # an old name finds today's county and says so
+    page.wait_for_selector('.county-hit[data-code="430582"]:has-text("原邵东县")')
+    page.screenshot(path=str(SHOTS / "12-county-search.png"))
+    page.click('.county-hit[data-code="430582"]')
+    page.fill("#pin", registration.pin)
+    start(page)
+    assert "邵东市" in page.text_content("#where")
+
+
+def test_unknown_home_opens_a_national_session(server, browser, registration):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/kiosk")
+    page.fill("#reg-token", registration.token)
+    page.click("#reg-save")
+    page.click("#open-session")  # nothing chosen yet: refused with a clear message
+    assert "请先搜索" in page.text_content("#session-error")
+    page.click("#county-unknown")
+    page.fill("#pin", registration.pin)
+    start(page)
+    assert "户籍不详" in page.text_content("#where")

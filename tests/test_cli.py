@@ -121,3 +121,23 @@ def test_logged_question_to_bureau_answer_delivery_and_export(cli_env, tmp_path:
     assert "C-88" not in str(rows)
     bad = runner.invoke(app, ["log", "export", str(tmp_path / "log.pdf")])
     assert bad.exit_code == 2 and "导出格式" in bad.output
+
+
+@pytest.mark.parametrize(("county", "name", "note"), [
+    ("湘潭县", "湘潭县", None), ("邵东县", "邵东市", "“邵东县”是旧的地名"), ("北京市朝阳区", "朝阳区", None),
+    ("科尔沁区", "科尔沁区", None)])
+def test_any_county_is_answered_from_national_and_provincial_rules(cli_env, county, name, note):
+    result = CliRunner().invoke(app, ["ask", "--county", county, "--json", "--no-log", "出狱后医保怎么办"])
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    row = json.loads(line[line.index('{"question"'):])  # progress bars on stderr may share the line
+    assert row["county"] == name and row["status"] == "answered"
+    assert f"{name}的本地政策资料暂未收录" in row["answer"]
+    assert (note in row["answer"]) if note else "旧的地名" not in row["answer"]
+    assert {s["region"] for s in row["sources"]} <= {"全国", "湖南省", "北京市", "内蒙古自治区"}
+
+
+def test_a_name_several_counties_share_lists_the_candidates(cli_env):
+    result = CliRunner().invoke(app, ["ask", "--county", "朝阳区", "医保怎么办"])
+    assert result.exit_code == 2
+    assert "北京市朝阳区" in result.output and "吉林省长春市朝阳区" in result.output

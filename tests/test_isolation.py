@@ -199,6 +199,7 @@ def cases(w: World) -> list[Case]:
         Case("POST", "/portal/admin/users/{user_id}/{change}", fs({"admin"}),
              f"/portal/admin/users/{w.victim_id}/disable"),
         Case("GET", "/portal/admin/audit", fs({"admin"})),
+        Case("GET", "/portal/admin/unopened", fs({"admin"})),
         Case("POST", "/portal/logout", fs(PORTAL_USERS)),
     ]
 

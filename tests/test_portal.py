@@ -309,6 +309,9 @@ def test_faq_sheet_downloads_as_pdf_and_docx(app, full_runtime):
     assert r.status_code == 400 and "县" in r.text
     r = staff.get("/portal/prison/sheets/download", params={"county": [LIANYUAN], "format": "../../etc/passwd"})
     assert r.status_code == 422
+    # any county of the whole tree by its code in the "other county" box; an empty box is ignored
+    r = staff.get("/portal/prison/sheets/download", params={"county": ["", "430321"], "format": "docx"})
+    assert r.status_code == 200 and r.content.startswith(b"PK")
 
 
 def test_kiosks_are_registered_listed_and_revoked_within_the_prison(app, full_runtime):
@@ -476,3 +479,30 @@ def test_users_change_their_own_password(app, full_runtime):
     assert r.status_code == 303 and r.headers["location"] == "/portal/login"
     assert client.get("/portal/prison/deliveries").status_code == 303  # signed out everywhere
     assert sign_in(app, name, new).get("/portal/prison/deliveries").status_code == 200
+
+
+def test_unopened_counties_view_and_a_new_bureau_signs_in_to_its_backlog(app, full_runtime):
+    marker = unique("户口迁移")
+    add_question(full_runtime, f"{marker}要什么材料", "430321", "雁北监狱")  # 湘潭县: no account yet
+    hengyang_county = add_question(full_runtime, f"{marker}衡阳县怎么办", "430421", "雁北监狱")
+    unknown_home = add_question(full_runtime, f"{marker}户籍不详的问题", "000000", "雁北监狱", inmate="C-1")
+    admin = sign_in(app, make_user(full_runtime, "admin"))
+    page = admin.get("/portal/admin/unopened").text
+    assert "湖南省湘潭市湘潭县" in page and "430321" in page and "户籍不详" in page
+    # 衡阳县 is covered once 衡阳市司法局 (a city bureau taking part directly) has an account
+    city = sign_in(app, make_user(full_runtime, "bureau", region="430400"))
+    assert marker in city.get("/portal/bureau/queue").text
+    assert city.get(f"/portal/bureau/followups/{hengyang_county}").status_code == 200
+    assert city.get(f"/portal/bureau/followups/{unknown_home}").status_code == 403
+    assert "衡阳县" not in admin.get("/portal/admin/unopened").text
+    # the prison where a 户籍不详 question was asked sees it
+    prison = sign_in(app, make_user(full_runtime, "prison", prison="雁北监狱"))
+    deliveries = prison.get("/portal/prison/deliveries").text
+    assert f"{marker}户籍不详的问题" in deliveries and "C-1" in deliveries
+    # the admin opens 湘潭县: its first sign-in lands on the backlog, and the county leaves the view
+    name = unique("xiangtan")
+    r = admin.post("/portal/admin/users", data={"username": name, "password": PASSWORD, "role": "bureau",
+                                                "region_code": "430321", "csrf_token": admin.csrf})
+    assert r.status_code == 303
+    assert f"{marker}要什么材料" in sign_in(app, name).get("/portal/bureau/queue").text
+    assert "430321" not in admin.get("/portal/admin/unopened").text

@@ -338,3 +338,12 @@ def test_simplified_chinese_face_of_debian_collection() -> None:
         pytest.skip(str(exc))
     assert fonts.regular_index == fonts.bold_index == 2
     assert collection_index(fonts.regular) == 2
+
+
+def test_a_county_without_local_content_gets_national_and_provincial_entries(db, kb, regions) -> None:
+    sheet = _sheet(db, kb, regions, "430321", limit=10)  # 湘潭县: only in the division data
+    section = sheet.sections[0]
+    assert section.region_name == "湘潭县" and section.full_name == "湖南省湘潭市湘潭县"
+    assert section.contact.name == "湘潭县司法局" and len(section.entries) == 10
+    by_id = {f.id: f for f in kb.approved_faq}
+    assert {by_id[e.faq_id].region for e in section.entries} <= {"000000", "430000"}

@@ -55,6 +55,9 @@ def passage_answer(items: list[Item], regions: RegionTree | None = None) -> str:
 
 
 def bureau_phrase(region: Region) -> str:
+    """Who takes up a follow-up: the bureau, or for 户籍不详 (national) the prison's officers."""
+    if region.level == "national":
+        return "监狱民警"
     return region.bureau.name or f"{region.name}司法局"
 
 
@@ -65,6 +68,16 @@ def flagged_message(bureau: Region, individual: bool) -> str:
                 f"我已经把问题记下来，会转给{who}，答复会通过监狱转交给你。")
     return (f"这个问题我现在还答不准，不能乱说。我已经把问题记下来，会转给{who}，"
             f"他们答复后会通过监狱转交给你。")
+
+
+def no_local_note(home: Region, wider: list[Region]) -> str:
+    """Said plainly when a county has no local information yet: the answer rests on `wider` rules only
+    (the regions above it that have content, national last)."""
+    if home.level == "national":
+        return "由于户籍地不详，以下只按国家的规定回答；具体办理以户籍地司法局的答复为准。"
+    names = "、".join("国家" if r.level == "national" else r.name for r in reversed(wider)) or "国家"
+    return (f"说明：{home.name}的本地政策资料暂未收录，以下按{names}的规定回答；"
+            f"各地具体办法以{home.name}当地司法局等部门的答复为准。")
 
 
 def out_of_scope_message() -> str:

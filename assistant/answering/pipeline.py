@@ -245,8 +245,23 @@ class Answerer:
             return PartAnswer(asked, FLAGGED, msg, reason=d.reason)
         return PartAnswer(asked, OUT_OF_SCOPE, compose.out_of_scope_message(), reason=d.reason)
 
-    def run(self, question: str, region_code: str, context: Context | None = None) -> Answer:
-        """Answer `question` for an asker whose home region is `region_code`, after the turns in `context`."""
+    def has_content(self, region_code: str) -> bool:
+        """Whether the index holds documents or FAQ entries of this very region."""
+        return any(self.searcher.index.partition(kind, region_code) is not None for kind in (FAQ, CHUNK))
+
+    def has_local(self, region_code: str) -> bool:
+        """Whether the knowledge base has anything of the county's own or its city's (not only rules of its
+        province and the nation)."""
+        return any(self.has_content(r.code) for r in self.regions.chain(region_code)
+                   if r.level in ("county", "city"))
+
+    def run(self, question: str, region_code: str, note: str | None = None,
+            context: Context | None = None) -> Answer:
+        """Answer `question` for an asker whose home region is `region_code`, after the turns in `context`.
+
+        `note` (e.g. which county an old name was taken for) opens the answer text; so does a plain word
+        when the county has no local information yet.
+        """
         region = self.regions[region_code]
         analysis = self.analyse_question(question, region_code, context)
         parts = [self._part_answer(r, region_code) for r in analysis.parts]
@@ -261,6 +276,13 @@ class Answerer:
             sources += [s for s in p.sources if s not in sources]
             suggestions += [s for s in p.suggestions if s not in suggestions]
         body = compose.join_parts([(p.question, p.answer) for p in parts])
+        notes = [note] if note else []
+        if not crisis and status != OUT_OF_SCOPE and not self.has_local(region_code):
+            chain = self.regions.chain(region_code)
+            wider = [r for r in chain[1:] if r.level == "national" or self.has_content(r.code)]
+            notes.append(compose.no_local_note(chain[0], wider))
+        if notes:
+            body = "\n\n".join([*notes, body])
         topic = next((p.topic for p in parts if p.topic), None)
         return Answer(question, region.name, status, body, sources, CRISIS if crisis else None, parts,
                       region_code=region.code, topic=topic, suggestions=suggestions,

@@ -53,6 +53,7 @@ class ServiceState:
             answerer = self.runtime.answerer
             answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
             redact("我叫张三")  # loads the name tagger
+            self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
             self.qlog.replay()
             self.warmup_seconds = round(time.time() - self.started, 1)
             self.ready.set()

@@ -34,8 +34,8 @@ MENUS = {
              ("/portal/bureau/stats", "统计"), ("/portal/bureau/contact", "联系方式"), ("/portal/exports", "导出")],
     PRISON: [("/portal/prison/deliveries", "待转交"), ("/portal/prison/questions", "提问记录"),
              ("/portal/prison/sheets", "问答单"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
-    ADMIN: [("/portal/admin/users", "账号"), ("/portal/admin/audit", "操作记录"), ("/portal/kiosks", "终端"),
-            ("/portal/exports", "导出")],
+    ADMIN: [("/portal/admin/users", "账号"), ("/portal/admin/unopened", "尚未开通的县"),
+            ("/portal/admin/audit", "操作记录"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
 }
 NOTICES = {
     "answered": "已答复，监狱民警会把答复转交给提问人。", "closed": "已关闭。", "delivered": "已记为转交。",
@@ -55,7 +55,9 @@ def render(request: Request, name: str, who: Principal | None, status_code: int 
     regions, topics = runtime.regions, runtime.kb.topics
 
     def region_name(code: str | None) -> str:
-        return regions[code].name if code and code in regions else (code or "")
+        if code and code in regions:  # a county with its city, so namesakes (朝阳区) are told apart
+            return regions.display_name(code) if regions[code].level == "county" else regions[code].name
+        return code or ""
 
     def topic_label(key: str | None) -> str:
         return topics[key].name if key in topics else (key or "（未分类）")

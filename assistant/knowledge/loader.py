@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from assistant.knowledge.divisions import load_divisions, with_divisions
 from assistant.knowledge.models import (
     LEVELS,
     Bureau,
@@ -173,7 +174,7 @@ def _common_checks(col: _Collector, path: Path, d: dict, ids: dict[str, str], re
     if not region:
         col.add(path, _where(d, "region", prefix), "缺少地区 region（行政区划代码）")
     elif region not in regions:
-        col.add(path, _where(d, "region", prefix), f"未知地区代码：{region}（regions.yaml 中没有）")
+        col.add(path, _where(d, "region", prefix), f"未知地区代码：{region}（regions.yaml 和行政区划数据中都没有）")
     raw_topics = d.get("topics") or []
     if not isinstance(raw_topics, list) or not raw_topics:
         col.add(path, _where(d, "topics", prefix), "topics 必须是非空列表")
@@ -213,6 +214,12 @@ def _load_regions(col: _Collector, path: Path) -> dict[str, Region]:
         bureau = Bureau(**{k: _text(bureau_raw, k) for k in ("name", "phone", "address", "hours")})
         aliases = tuple(str(a) for a in item.get("aliases") or [])
         regions[code] = Region(code, name or code, level, _text(item, "parent"), aliases, bureau)
+    divisions = load_divisions()
+    for region in regions.values():
+        official = divisions.regions.get(region.code)
+        if official is not None and official.level != region.level:
+            col.add(path, f"地区 {region.code}", f"level 与行政区划数据不符：{region.level}（应为 {official.level}）")
+    regions = with_divisions(regions, divisions)
     for region in regions.values():
         if region.parent is not None and region.parent not in regions:
             col.add(path, f"地区 {region.code}", f"上级地区代码不存在：{region.parent}")

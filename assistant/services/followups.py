@@ -5,6 +5,7 @@ Bureau views never include the inmate link; prison views include it only for the
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -92,19 +93,26 @@ def get_followup(s: Session, followup_id: int) -> FollowUp:
     return fu
 
 
-def check_region(fu: FollowUp, region_code: str | None) -> None:
-    """A bureau (`region_code` given) may act only on its county's follow-ups, and never on a crisis."""
-    if region_code is not None and fu.region_code != region_code:
+Scope = str | Collection[str] | None  # one region code, the codes a bureau covers (routing.bureau_scope), or all
+
+
+def _codes(scope: str | Collection[str]) -> set[str]:
+    return {scope} if isinstance(scope, str) else set(scope)
+
+
+def check_region(fu: FollowUp, region_code: Scope) -> None:
+    """A bureau (`region_code` given) may act only on its counties' follow-ups, and never on a crisis."""
+    if region_code is not None and fu.region_code not in _codes(region_code):
         raise ForbiddenError(f"跟进事项 {fu.id} 不属于本县（区）司法局")
     if region_code is not None and fu.reason == CRISIS:
         raise NotFoundError(f"没有编号为 {fu.id} 的跟进事项")
 
 
-def bureau_queue(s: Session, region_code: str, state: str | None = OPEN, text: str | None = None,
+def bureau_queue(s: Session, region_code: str | Collection[str], state: str | None = OPEN, text: str | None = None,
                  topic: str | None = None) -> list[BureauItem]:
-    """Groups of follow-ups for one county, oldest first; a group is answered once. `text` keeps follow-ups whose
-    question or answer contains every word typed; `topic` one topic."""
-    query = (select(FollowUp).where(FollowUp.region_code == region_code, FollowUp.reason != CRISIS,
+    """Groups of follow-ups for one county (or the counties a city bureau covers), oldest first; a group is
+    answered once. `text` keeps follow-ups whose question or answer contains every word typed; `topic` one topic."""
+    query = (select(FollowUp).where(FollowUp.region_code.in_(_codes(region_code)), FollowUp.reason != CRISIS,
                                     matches(text, FollowUp.text, FollowUp.answer))
              .order_by(FollowUp.id))
     if topic:
@@ -139,7 +147,7 @@ def _move(s: Session, fu: FollowUp, to: str, actor: str, action: str, note: str 
     _event(s, fu, actor, action, before, to, note)
 
 
-def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: str | None = None) -> list[int]:
+def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: Scope = None) -> list[int]:
     """The bureau's answer, applied to every open member of the follow-up's group. Returns their ids."""
     text = (text or "").strip()
     if not text:
@@ -163,7 +171,7 @@ def deliver_followup(s: Session, followup_id: int, actor: str, prison: str | Non
     _move(s, fu, DELIVERED, actor, "delivered")
 
 
-def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: str | None = None) -> None:
+def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: Scope = None) -> None:
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
     _move(s, fu, CLOSED, actor, "closed", note)
@@ -221,7 +229,7 @@ def prison_crises(s: Session, prison: str, days: int = 30) -> list[PrisonItem]:
             for fu, number in s.execute(query)]
 
 
-def history(s: Session, followup_id: int, region_code: str | None = None) -> list[FollowUpEvent]:
+def history(s: Session, followup_id: int, region_code: Scope = None) -> list[FollowUpEvent]:
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
     return list(fu.events)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError
@@ -137,3 +137,11 @@ def end_own_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> 
         return 0
     sess.ended_at = datetime.now(UTC)
     return 1
+
+
+def home_counts(s: Session, prison: str, limit: int = 100) -> dict[str, int]:
+    """The home counties of the sessions opened on this prison's kiosks, most frequent first (with counts)."""
+    rows = s.execute(select(KioskSession.region_code, func.count()).join(Kiosk, Kiosk.id == KioskSession.kiosk_id)
+                     .where(Kiosk.prison == prison).group_by(KioskSession.region_code)
+                     .order_by(func.count().desc()).limit(limit))
+    return {code: n for code, n in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -67,11 +68,13 @@ def unanswered_themes(rows: list[tuple[str, str | None]], limit: int = 10) -> li
     return sorted(themes, key=lambda t: -t.count)[:limit]
 
 
-def county_stats(s: Session, region_code: str, since: date | None = None, until: date | None = None,
-                 theme_limit: int = 10) -> CountyStats:
-    """Statistics of one county's logged questions in [since, until] (inclusive days, UTC)."""
+def county_stats(s: Session, region_code: str | Collection[str], since: date | None = None,
+                 until: date | None = None, theme_limit: int = 10) -> CountyStats:
+    """Statistics of one county's logged questions (or those of the counties a city bureau covers) in
+    [since, until] (inclusive days, UTC)."""
+    codes = {region_code} if isinstance(region_code, str) else set(region_code)
     query = select(Question.asked_at, Question.topic, Question.status, Question.unresolved, Question.text).where(
-        Question.region_code == region_code, Question.alert.is_(None))  # crises belong to the prison
+        Question.region_code.in_(codes), Question.alert.is_(None))  # crises belong to the prison
     rows = list(s.execute(within(query, Question.asked_at, since, until).order_by(Question.asked_at)))
     weeks: Counter[str] = Counter(week_label(r.asked_at.date()) for r in rows)
     topics: Counter[str] = Counter(r.topic or NO_TOPIC for r in rows)

@@ -22,7 +22,8 @@ from assistant.api.schemas import (
     SessionRequest,
 )
 from assistant.api.state import PAIRING_SECONDS
-from assistant.knowledge.regions import UnknownRegionError
+from assistant.knowledge.models import NATIONAL_CODE
+from assistant.knowledge.regions import UNKNOWN_HOME, RegionTree, UnknownRegionError
 from assistant.services import audit, kiosks
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
@@ -33,11 +34,44 @@ router = APIRouter(prefix="/api", tags=["kiosk"])
 TOP_QUESTIONS = 6
 
 
+def _region_dict(runtime, r, old_name: str | None = None) -> dict:
+    out = {"code": r.code, "name": r.name, "level": r.level, "parent": r.parent, "aliases": list(r.aliases),
+           "bureau": r.bureau.__dict__}
+    if old_name is not None or r.level == "county":
+        out |= {"full_name": runtime.regions.display_name(r.code), "old_name": old_name}
+    return out
+
+
+def _prison_homes(state, token: str | None) -> dict[str, int]:
+    """The calling kiosk's prison's most frequent home counties (none for a caller that is not a kiosk)."""
+    if not token:
+        return {}
+    try:
+        with state.runtime.database.session() as s:
+            return kiosks.home_counts(s, kiosks.authenticate(s, token).prison)
+    except (ForbiddenError, SQLAlchemyError):
+        return {}
+
+
 @router.get("/regions")
-def regions(state: State) -> list[dict]:
-    """The region tree for the county picker (bureau contact fields empty until a bureau fills them)."""
-    return [{"code": r.code, "name": r.name, "level": r.level, "parent": r.parent, "aliases": list(r.aliases),
-             "bureau": r.bureau.__dict__} for r in state.runtime.regions.all()]
+def regions(state: State,
+            q: Annotated[str | None, Query(max_length=30, description="汉字、拼音首字母（xt）或代码")] = None,
+            limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+            offset: Annotated[int, Query(ge=0)] = 0,
+            x_kiosk_token: Annotated[str | None, Header()] = None) -> list[dict]:
+    """Regions for the county picker (bureau contact fields empty until a bureau fills them).
+
+    Without parameters: the regions taking part (regions.yaml), as before. With `q`: county-level units found
+    by 汉字, pinyin initials or code, ranked, the calling kiosk's prison's most frequent home counties first
+    (old names find today's county, `old_name` says which). With only `limit`/`offset`: a page of the whole tree.
+    """
+    runtime = state.runtime
+    if q is not None and q.strip():
+        hits = runtime.regions.search(q, limit or 10, _prison_homes(state, x_kiosk_token))
+        return [_region_dict(runtime, r, old) for r, old in hits]
+    if limit is None and not offset:
+        return [_region_dict(runtime, r) for r in runtime.regions.listed()]
+    return [_region_dict(runtime, r) for r in runtime.regions.all()[offset:offset + (limit or 100)]]
 
 
 @router.get("/topics")
@@ -92,15 +126,29 @@ def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, p
 @router.post("/session")
 def open_session(request: Request, body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     """The supervising officer opens a session for one asker (home county, optional inmate number)."""
-    try:
-        region = state.runtime.regions.resolve(body.county)
-    except UnknownRegionError as exc:
-        raise InvalidError(str(exc)) from exc
+    region = home_region(state.runtime.regions, body.county)
     check_officer_pin(request, state, kiosk, body.pin)
     token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
                  scope=kiosk.prison)
-    return {"session": token, "county": {"code": region.code, "name": region.name}, "kiosk": kiosk.name}
+    name = UNKNOWN_HOME if region.code == NATIONAL_CODE else state.runtime.regions.display_name(region.code)
+    return {"session": token, "county": {"code": region.code, "name": name}, "kiosk": kiosk.name}
+
+
+def home_region(tree: RegionTree, county: str):
+    """An inmate's home: a county-level unit, or 户籍不详 (answered from national rules, followed up by the
+    prison). A province or a city is refused: nobody could take up its follow-ups."""
+    if county.strip() in (UNKNOWN_HOME, "不详"):
+        return tree[NATIONAL_CODE]
+    try:
+        region = tree.resolve(county)
+    except UnknownRegionError as exc:
+        raise InvalidError(str(exc)) from exc
+    if region.level != "county":
+        kind = {"city": "地级市", "province": "省级地区"}.get(region.level, "全国")
+        raise InvalidError(f"户籍地要选到县（区、旗、县级市）：{region.name}是{kind}，"
+                           f"请在搜索框输入县名；不清楚户籍的选“{UNKNOWN_HOME}”")
+    return region
 
 
 @router.delete("/session")

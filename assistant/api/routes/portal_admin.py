@@ -9,18 +9,24 @@ from fastapi.responses import RedirectResponse, Response
 
 from assistant.api.deps import DB, AdminForm, AdminUser, RecordId, State
 from assistant.api.templating import render
-from assistant.services import audit, users
+from assistant.services import audit, routing, users
 from assistant.services.errors import InvalidError, NotFoundError
 from assistant.services.periods import parse_period
 
 router = APIRouter(prefix="/portal/admin", include_in_schema=False)
 
 
+@router.get("/unopened")
+def unopened(request: Request, who: AdminUser, db: DB, state: State) -> Response:
+    """尚未开通的县: open follow-ups no bureau account covers yet, per county, with counts and age."""
+    rows = routing.unopened(db, state.runtime.regions)
+    return render(request, "admin_unopened.html", who, rows=rows, title="尚未开通的县")
+
+
 @router.get("/users")
 def user_list(request: Request, who: AdminUser, db: DB, state: State) -> Response:
-    counties = state.runtime.regions.counties()
     return render(request, "admin_users.html", who, users=users.list_users(db), role_names=users.ROLE_NAMES,
-                  counties=counties, title="账号")
+                  counties=state.runtime.regions.bindable(), title="账号")
 
 
 @router.post("/users")
@@ -29,7 +35,7 @@ def add_user(state: State, who: AdminForm, username: Annotated[str, Form(max_len
              display_name: Annotated[str, Form(max_length=100)] = "", prison: Annotated[str, Form(max_length=100)] = "",
              region_code: Annotated[str, Form(max_length=6)] = "") -> Response:
     runtime = state.runtime
-    counties = [r.code for r in runtime.regions.counties()]
+    counties = [r.code for r in runtime.regions.bindable()]
     with runtime.database.session() as s:
         user = users.add_user(s, username, password, role, display_name, prison, region_code, known_regions=counties)
         scope = users.principal(user).scope

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
 from assistant.knowledge.loader import MIN_PARAPHRASES
-from assistant.services import audit, bureau_contacts, faq, followups, users
+from assistant.services import audit, bureau_contacts, faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
@@ -27,21 +27,25 @@ QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": N
 MAX_PARAPHRASES = 30
 
 
+def _scope(s, state, who) -> set[str]:
+    """The follow-up regions this bureau takes up (a listed city bureau: also its counties without an account)."""
+    return routing.bureau_scope(s, state.runtime.regions, who.region_code)
+
+
 @router.get("/queue")
-def queue(request: Request, who: BureauUser, db: DB,
+def queue(request: Request, who: BureauUser, db: DB, state_: State,
           state: Annotated[str, Query(pattern="^(open|answered|all)$")] = "open",
           q: Annotated[str | None, Query(max_length=100)] = None,
           topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
-    groups = followups.bureau_queue(db, who.region_code, QUEUE_STATES[state], q, topic or None)
+    groups = followups.bureau_queue(db, _scope(db, state_, who), QUEUE_STATES[state], q, topic or None)
     return render(request, "bureau_queue.html", who, groups=groups, state=state, q=q, topic=topic,
-                  title="待跟进的问题",
-                  withheld=followups.withheld_count(db, who.region_code))
+                  title="待跟进的问题", withheld=followups.withheld_count(db, who.region_code))
 
 
 @router.get("/followups/{followup_id}")
-def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: RecordId) -> Response:
+def followup_detail(request: Request, who: BureauUser, db: DB, state: State, followup_id: RecordId) -> Response:
     fu = followups.get_followup(db, followup_id)
-    followups.check_region(fu, who.region_code)
+    followups.check_region(fu, _scope(db, state, who))
     members = followups.group_members(db, fu)
     faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
     return render(request, "bureau_followup.html", who, fu=fu, members=members, events=followups.bureau_history(fu),
@@ -52,7 +56,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, followup_id: Reco
 def answer(state: State, who: BureauForm, followup_id: RecordId,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
     with state.runtime.database.session() as s:
-        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=who.region_code)
+        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=_scope(s, state, who))
         audit.record(s, who, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {answer[:500]}")
     return RedirectResponse("/portal/bureau/queue?done=answered", 303)
 
@@ -62,7 +66,7 @@ def close(state: State, who: BureauForm, followup_id: RecordId, note: Annotated[
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
-        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=who.region_code)
+        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=_scope(s, state, who))
         audit.record(s, who, "followup_closed", f"followup:{followup_id}", note[:500])
     return RedirectResponse(f"/portal/bureau/followups/{followup_id}?done=closed", 303)
 
@@ -225,10 +229,11 @@ def knowledge(request: Request, who: BureauUser, state: State) -> Response:
 
 
 @router.get("/stats")
-def stats(request: Request, who: BureauUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
+def stats(request: Request, who: BureauUser, db: DB, state: State,
+          since: Annotated[str | None, Query(max_length=20)] = None,
           until: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     start, end = parse_period(since, until)
-    figures = county_stats(db, who.region_code, start, end)
+    figures = county_stats(db, _scope(db, state, who), start, end)
     return render(request, "bureau_stats.html", who, stats=figures, since=since, until=until,
                   week_max=max((n for _, n in figures.by_week), default=1), title="统计")
 

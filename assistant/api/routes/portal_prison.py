@@ -13,7 +13,8 @@ from assistant.api.deps import DB, PrisonForm, PrisonUser, RecordId, State
 from assistant.api.downloads import attachment
 from assistant.api.errors import portal_error
 from assistant.api.templating import render
-from assistant.services import audit, followups
+from assistant.knowledge.models import NATIONAL_CODE
+from assistant.services import audit, followups, kiosks
 from assistant.services.exports import STATUS_NAMES
 from assistant.services.periods import parse_period, within
 from assistant.services.search_filter import matches
@@ -46,7 +47,8 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
 @router.get("/deliveries")
 def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
     items = followups.prison_queue(db, who.prison, followups.ANSWERED)
-    return render(request, "prison_deliveries.html", who, items=items, title="待转交的答复",
+    unknown = [i for i in followups.prison_queue(db, who.prison, followups.OPEN) if i.region_code == NATIONAL_CODE]
+    return render(request, "prison_deliveries.html", who, items=items, unknown=unknown, title="待转交的答复",
                   crises=followups.prison_crises(db, who.prison))
 
 
@@ -59,9 +61,13 @@ def deliver(state: State, who: PrisonForm, followup_id: RecordId) -> Response:
 
 
 @router.get("/sheets")
-def sheets_form(request: Request, who: PrisonUser, state: State) -> Response:
+def sheets_form(request: Request, who: PrisonUser, state: State, db: DB) -> Response:
+    """The counties offered: the prison's inmates' home counties (most frequent first) and the listed ones —
+    not all 2,851; any other county can be added by its code in the download URL (county=…)."""
     runtime = state.runtime
-    counties = runtime.regions.counties()
+    homes = [c for c in kiosks.home_counts(db, who.prison) if c in runtime.regions and runtime.regions.is_home(c)]
+    listed = [r.code for r in runtime.regions.listed() if r.level == "county"]
+    counties = [runtime.regions[c] for c in dict.fromkeys([*homes, *listed]) if c != NATIONAL_CODE]
     return render(request, "prison_sheets.html", who, counties=counties, topics=list(runtime.kb.topics.values()),
                   title="打印问答单")
 
@@ -78,8 +84,9 @@ def sheet_download(request: Request, state: State, who: PrisonUser, county: Anno
     from assistant.sheets.content import SheetRequest, build_sheet
 
     runtime = state.runtime
-    req = SheetRequest.parse(region_codes=list(county or [])[:30], topics=list(topic or [])[:30], since=since,
-                             until=until, prison=who.prison if own_prison else None, limit=limit)
+    codes = [c for c in county or [] if c.strip()][:30]  # the "other county" box may be left empty
+    req = SheetRequest.parse(region_codes=codes, topics=list(topic or [])[:30], since=since, until=until,
+                             prison=who.prison if own_prison else None, limit=limit)
     with runtime.database.session() as s:
         sheet = build_sheet(s, runtime.kb, runtime.regions, req)
         audit.record(s, who, "sheet", ",".join(req.region_codes), f"{format} topics={','.join(req.topics)}")

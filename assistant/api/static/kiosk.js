@@ -4,7 +4,7 @@
 const params = new URLSearchParams(location.search);
 const IDLE_SECONDS = Number(params.get("idle")) || 120;   // clear the screen after this long without a touch
 const state = { token: localStorage.getItem("kioskToken"), session: null, county: null, lastAnswer: null,
-                regions: [], idleTimer: null };
+                regions: [], idleTimer: null, countyCode: null, countySeq: 0 };
 
 const $ = (id) => document.getElementById(id);
 const screens = ["screen-register", "screen-session", "screen-ask", "screen-answer"];
@@ -28,38 +28,65 @@ async function api(method, path, body) {
 function busy(on) { $("busy").hidden = !on; }
 
 // ---------- registration and session ----------
+// ---------- county search: a short ranked list, never a 2,850-item dropdown ----------
 async function loadRegions() {
-  state.regions = await api("GET", "/api/regions");
-  const select = $("county");
-  select.innerHTML = "";
-  const byCode = Object.fromEntries(state.regions.map((r) => [r.code, r]));
-  const groups = {};
-  for (const r of state.regions) {
-    if (r.level !== "county" && r.level !== "city") continue;
-    const province = r.level === "city" ? byCode[r.parent] : byCode[byCode[r.parent].parent];
-    (groups[province.name] = groups[province.name] || []).push(r);
+  state.countyCode = null;
+  $("county-search").value = "";
+  renderCountyResults([]);
+  text($("county-chosen"), "");
+}
+
+async function searchCounties() {
+  const q = $("county-search").value.trim();
+  state.countyCode = null;
+  text($("county-chosen"), "");
+  if (!q) { renderCountyResults([]); return; }
+  const seq = (state.countySeq = (state.countySeq || 0) + 1);
+  try {
+    const hits = await api("GET", `/api/regions?q=${encodeURIComponent(q)}&limit=8`);
+    if (seq === state.countySeq) renderCountyResults(hits);
+  } catch (e) { text($("session-error"), e.message); }
+}
+
+function renderCountyResults(hits) {
+  const list = $("county-results");
+  list.innerHTML = "";
+  for (const r of hits) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "county-hit"; b.setAttribute("role", "option");
+    b.dataset.code = r.code;
+    text(b, r.old_name ? `${r.full_name}（原${r.old_name}）` : r.full_name);
+    b.addEventListener("click", () => chooseCounty(r.code, b.textContent));
+    li.appendChild(b);
+    list.appendChild(li);
   }
-  for (const [province, list] of Object.entries(groups)) {
-    const og = document.createElement("optgroup");
-    og.label = province;
-    for (const r of list) {
-      const o = document.createElement("option");
-      o.value = r.code;
-      text(o, r.level === "city" ? `${r.name}（市本级）` : `${byCode[r.parent].name} ${r.name}`);
-      og.appendChild(o);
-    }
-    select.appendChild(og);
-  }
+  $("county-search").setAttribute("aria-expanded", hits.length ? "true" : "false");
+}
+
+function chooseCounty(code, label) {
+  state.countyCode = code;
+  renderCountyResults([]);
+  text($("county-chosen"), `已选：${label}`);
+}
+
+function selectedCounty() { return state.countyCode; }
+
+function wireCountySearch() {
+  let timer = null;
+  $("county-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(searchCounties, 150); });
+  $("county-unknown").addEventListener("click", () => chooseCounty("户籍不详", "户籍不详（只按国家规定回答，由监狱跟进）"));
 }
 
 async function startSession() {
   text($("session-error"), "");
   try {
-    const data = await api("POST", "/api/session", { county: $("county").value,
+    if (!selectedCounty()) { text($("session-error"), "请先搜索并选定户籍地（县、区、旗），或选“户籍不详”"); return; }
+    const data = await api("POST", "/api/session", { county: selectedCounty(),
       inmate_number: $("inmate").value.trim() || null, pin: $("pin").value.trim() });
     state.session = data.session;
     state.county = data.county;
-    $("pin").value = ""; $("inmate").value = "";
+    $("pin").value = ""; $("inmate").value = ""; loadRegions();
     text($("where"), `户籍地：${data.county.name}`);
     $("end-session").hidden = false;
     await loadTopics();
@@ -311,6 +338,7 @@ async function init() {
   $("not-solved").addEventListener("click", notSolved);
   $("read-aloud").addEventListener("click", readAloud);
   if (!window.speechSynthesis) $("read-aloud").hidden = true;
+  wireCountySearch();
   await loadRegions();
   if (state.token && !(await tokenIsValid(state.token))) showRegister("本终端的登记码无效或已停用，请民警重新登记。");
   else show(state.token ? "screen-session" : "screen-register");
