@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from assistant.api import errors
 from assistant.api.routes import (
+    conversation,
     health,
     kiosk,
     portal_admin,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     errors.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
+    app.include_router(conversation.router)
     for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -64,3 +64,4 @@ class AskResponse(BaseModel):
     followup_id: int | None
     question_id: int | None
     bureau: Bureau
+    turn: int | None = None  # number of this turn in the kiosk session (read-aloud, the take-away slip)

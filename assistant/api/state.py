@@ -10,6 +10,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from assistant.api.conversation_store import ConversationStore
 from assistant.api.last_known_good import LastKnownGood
 from assistant.privacy.redact import redact
 from assistant.runtime import Runtime
@@ -34,6 +35,7 @@ class ServiceState:
         self.started = time.time()
         self.warmup_seconds: float | None = None
         self.last_known_good = LastKnownGood(SESSION_IDLE.total_seconds())  # kiosk checks, for database outages
+        self.conversations = ConversationStore(ttl=SESSION_IDLE.total_seconds())  # turns of each kiosk session
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
@@ -58,6 +60,7 @@ class ServiceState:
 
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
+
 
     def login_allowed(self, username: str, address: str) -> bool:
         """False while a user name or a client address has too many recent failed sign-ins."""

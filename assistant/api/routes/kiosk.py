@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, HTTPException, Query
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.api.conversation_store import turn_from_answer
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
 from assistant.api.schemas import AskRequest, AskResponse, Bureau, FeedbackRequest, PinRequest, SessionRequest
 from assistant.knowledge.regions import UnknownRegionError
@@ -61,14 +62,16 @@ def open_session(body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk
     except UnknownRegionError as exc:
         raise InvalidError(str(exc)) from exc
     token = kiosks.open_session(db, kiosk, body.pin, region.code, body.inmate_number)
+    state.conversations.clear_kiosk(kiosk.id)  # earlier sessions of the kiosk ended: their turns go
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
                  scope=kiosk.prison)
     return {"session": token, "county": {"code": region.code, "name": region.name}, "kiosk": kiosk.name}
 
 
 @router.delete("/session")
-def end_session(body: PinRequest, db: DB, kiosk: CurrentKiosk) -> dict:
+def end_session(body: PinRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     ended = kiosks.end_session(db, kiosk, body.pin)
+    state.conversations.clear_kiosk(kiosk.id)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return {"ended": ended}
 
@@ -86,7 +89,9 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     if logged.notice:  # neither the database nor the spool took it: the asker must know
         answer.answer = f"{answer.answer}\n\n{logged.notice}"
     bureau = runtime.regions.bureau_region(session.region_code).bureau
-    return {**answer.public(), "question_id": logged.question_id, "bureau": Bureau(**bureau.__dict__)}
+    turn = state.conversations.append(session.key, turn_from_answer(body.question, answer))
+    return {**answer.public(), "question_id": logged.question_id, "bureau": Bureau(**bureau.__dict__),
+            "turn": turn.number}
 
 
 @router.post("/feedback")

@@ -60,6 +60,7 @@ async function startSession() {
     state.session = data.session;
     state.county = data.county;
     $("pin").value = ""; $("inmate").value = "";
+    conversationForget();  // conversation.js
     text($("where"), `户籍地：${data.county.name}`);
     $("end-session").hidden = false;
     await loadTopics();
@@ -72,6 +73,7 @@ async function endSession() {
   if (!pin) return;
   try { await api("DELETE", "/api/session", { pin }); } catch (e) { alert(e.message); return; }
   state.session = null; state.county = null;
+  conversationForget();  // conversation.js
   text($("where"), ""); $("end-session").hidden = true;
   show("screen-session");
 }
@@ -116,6 +118,7 @@ function resetAsk() {
   state.lastAnswer = null;
   if (window.speechSynthesis) speechSynthesis.cancel();
   show("screen-ask");
+  conversationShow();  // conversation.js: the whole conversation above the topics
 }
 
 const TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了" };
@@ -128,8 +131,11 @@ async function ask(question) {
     const a = await api("POST", "/api/ask", { question });
     state.lastAnswer = a;
     renderAnswer(a);
+    conversationAdded(a);  // conversation.js: earlier turns above this answer
   } catch (e) {
-    if (e.status === 403) { state.session = null; show("screen-session"); text($("session-error"), e.message); }
+    if (e.status === 403) {
+      state.session = null; conversationForget(); show("screen-session"); text($("session-error"), e.message);
+    }
     else text($("ask-error"), e.message);
   } finally { busy(false); }
 }
@@ -186,7 +192,7 @@ function readAloud() {
 // ---------- privacy: clear the screen after a while without a touch ----------
 function touched() {
   clearTimeout(state.idleTimer);
-  state.idleTimer = setTimeout(() => { if (state.session) resetAsk(); }, IDLE_SECONDS * 1000);
+  state.idleTimer = setTimeout(() => { if (state.session) { conversationClear(); resetAsk(); } }, IDLE_SECONDS * 1000);
 }
 
 async function init() {

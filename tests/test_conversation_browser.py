@@ -1,0 +1,65 @@
+"""The conversation on the kiosk screen in Debian's Chromium against a real uvicorn server.
+Screenshots go to docs/screenshots/ with BANGJIAO_UPDATE_SCREENSHOTS=1, else to a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SHOTS
+from test_browser import open_kiosk, start
+
+from assistant.services import kiosks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    if os.environ.get("BANGJIAO_UPDATE_SCREENSHOTS") == "1":
+        return SHOTS
+    folder = tmp_path_factory.mktemp("conversation-shots")
+    print(f"screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture
+def registration(full_runtime):
+    with full_runtime.database.session() as s:
+        return kiosks.register(s, "雁北监狱", f"谈话浏览器终端-{time.time_ns()}")
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#ask")
+    page.wait_for_function("q => document.querySelector('#answer-question').textContent === '你问：' + q",
+                           arg=question)
+
+
+def test_the_conversation_stays_on_screen_newest_last_and_idle_clear_wipes_it(server, browser, registration,
+                                                                              shots):
+    base, _ = server
+    page = open_kiosk(browser, base, registration, idle=6)
+    start(page)
+    assert page.is_hidden("#conversation")  # nothing asked yet
+    ask(page, "醉驾以后多久能重新考驾照")
+    assert page.is_hidden("#conversation")  # the only answer is the card itself
+    page.click("#answer-back")
+    assert page.locator("#turns li").count() == 1 and "醉驾" in page.inner_text("#turns")
+    ask(page, "出狱后低保怎么申请")
+    ask_back = page.locator("#answer-back")
+    ask_back.click()
+    ask(page, "出狱后医保怎么办")
+    items = page.locator("#turns li .turn-q")
+    assert items.all_inner_texts() == ["你问：醉驾以后多久能重新考驾照", "你问：出狱后低保怎么申请"]
+    scrolled = page.evaluate("(() => { const l = document.getElementById('turns');"
+                             " return l.scrollTop + l.clientHeight >= l.scrollHeight - 2; })()")
+    assert scrolled  # the newest earlier turn is in view
+    assert float(page.evaluate("getComputedStyle(document.querySelector('.turn-a')).fontSize")[:-2]) >= 20
+    page.screenshot(path=str(shots / "12-conversation.png"), full_page=True)
+    page.wait_for_selector("#screen-ask:not([hidden])", timeout=15000)  # idle clear
+    assert page.is_hidden("#conversation") and page.locator("#turns li").count() == 0
+    left = page.evaluate("api('GET', '/api/conversation')")  # the server forgot them too
+    assert left["turns"] == []
