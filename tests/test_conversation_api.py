@@ -1,6 +1,9 @@
-"""The session's turn history through the kiosk API (real knowledge base)."""
+"""The session's turn history and read-aloud through the kiosk API (real knowledge base)."""
 
 from __future__ import annotations
+
+import io
+import wave
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,13 +11,14 @@ from test_api import open_session
 
 from assistant.api.main import create_app
 from assistant.services import kiosks
+from assistant.speech.text import prepare_for_speech
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def app(full_runtime):
-    """Its own app: a rate limit that these tests do not run into."""
+    """Its own app: a rate limit that the read-aloud and slip tests do not run into."""
     app = create_app(runtime=full_runtime, rate="100/minute")
     with TestClient(app) as c:
         assert app.state.service.ready.wait(120)
@@ -39,6 +43,11 @@ def ask(client, headers, question) -> dict:
     return r.json()
 
 
+def seconds(wav: bytes) -> float:
+    with wave.open(io.BytesIO(wav)) as w:
+        return w.getnframes() / w.getframerate()
+
+
 def test_each_answer_is_a_numbered_turn_of_the_session(app, client, kiosk):
     headers = open_session(client, kiosk)
     first = ask(client, headers, "醉驾以后多久能重新考驾照")
@@ -53,11 +62,52 @@ def test_each_answer_is_a_numbered_turn_of_the_session(app, client, kiosk):
     assert ask(client, other, "出狱后医保怎么办")["turn"] == 1
 
 
+def test_speech_is_a_wav_of_this_sessions_answer(app, client, kiosk):
+    headers = open_session(client, kiosk)
+    answer = ask(client, headers, "醉驾以后多久能重新考驾照")
+    r = client.get("/api/speech", params={"turn": answer["turn"]}, headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav" and r.content[:4] == b"RIFF"
+    spoken = prepare_for_speech(answer["answer"])
+    assert len(spoken) / 5 <= seconds(r.content) <= len(spoken) / 2  # 2–5 characters a second: speech
+    latest = client.get("/api/speech", headers=headers)  # without `turn`: the latest answer, from the cache
+    assert latest.status_code == 200 and latest.content == r.content
+    cached = list((app.state.service.runtime.settings.data_dir / "speech").glob("*.wav"))
+    assert any(p.read_bytes() == r.content for p in cached)
+
+
+def test_speech_is_guarded_like_ask(client, kiosk):
+    headers = open_session(client, kiosk)
+    ask(client, headers, "出狱后医保怎么办")
+    assert client.get("/api/speech", params={"turn": 1}).status_code == 403
+    assert client.get("/api/speech", params={"turn": 1},
+                      headers={"X-Kiosk-Token": kiosk.token}).status_code == 403
+    assert client.get("/api/speech", params={"turn": 2}, headers=headers).status_code == 404
+    assert client.get("/api/speech", params={"turn": 0}, headers=headers).status_code == 422
+    other = open_session(client, kiosks_register(client))  # another kiosk's session has no turn 1
+    assert client.get("/api/speech", params={"turn": 1}, headers=other).status_code == 404
+
+
+def kiosks_register(client):
+    runtime = client.app.state.service.runtime
+    with runtime.database.session() as s:
+        return kiosks.register(s, "赤峰监狱", f"别的谈话终端-{id(s)}")
+
+
+def test_speech_unavailable_is_503_with_a_message(app, client, kiosk, monkeypatch):
+    headers = open_session(client, kiosk)
+    ask(client, headers, "出狱后养老保险断交了怎么办")
+    monkeypatch.setattr(app.state.service.speech, "binary", "espeak-ng-not-installed")
+    monkeypatch.setattr(app.state.service.speech, "cache_dir", app.state.service.speech.cache_dir / "empty")
+    r = client.get("/api/speech", headers=headers)
+    assert r.status_code == 503 and "espeak-ng" in r.json()["error"]["message"]["zh"]
+
+
 def test_idle_clear_and_session_end_wipe_the_history(client, kiosk):
     headers = open_session(client, kiosk)
     ask(client, headers, "出狱后医保怎么办")
     assert client.delete("/api/conversation", headers=headers).json() == {"cleared": True}
     assert client.get("/api/conversation", headers=headers).json()["turns"] == []
+    assert client.get("/api/speech", headers=headers).status_code == 404
     ask(client, headers, "出狱后低保怎么申请")
     assert client.request("DELETE", "/api/session", json={"pin": kiosk.pin},
                           headers={"X-Kiosk-Token": kiosk.token}).status_code == 200

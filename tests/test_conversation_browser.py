@@ -1,4 +1,4 @@
-"""The conversation on the kiosk screen in Debian's Chromium against a real uvicorn server.
+"""The conversation on the kiosk screen and read-aloud in Debian's Chromium against a real uvicorn server.
 Screenshots go to docs/screenshots/ with BANGJIAO_UPDATE_SCREENSHOTS=1, else to a temporary folder."""
 
 from __future__ import annotations
@@ -63,3 +63,36 @@ def test_the_conversation_stays_on_screen_newest_last_and_idle_clear_wipes_it(se
     assert page.is_hidden("#conversation") and page.locator("#turns li").count() == 0
     left = page.evaluate("api('GET', '/api/conversation')")  # the server forgot them too
     assert left["turns"] == []
+
+
+def test_read_aloud_plays_server_speech_in_an_audio_element(server, browser, registration):
+    base, _ = server
+    page = open_kiosk(browser, base, registration)
+    start(page)
+    ask(page, "醉驾以后多久能重新考驾照")
+    with page.expect_response(lambda r: "/api/speech" in r.url) as info:
+        page.click("#read-aloud")
+    response = info.value
+    assert response.status == 200 and response.headers["content-type"] == "audio/wav"
+    assert int(response.headers["content-length"]) > 100_000  # seconds of 22 kHz 16-bit speech
+    page.wait_for_function("() => document.getElementById('speech-audio').currentTime > 0.5", timeout=15000)
+    audio = page.evaluate("(() => { const a = document.getElementById('speech-audio');"
+                          " return {paused: a.paused, duration: a.duration, src: a.src}; })()")
+    assert not audio["paused"] and audio["duration"] > 10 and audio["src"].startswith("blob:")
+    assert page.inner_text("#read-aloud") == "停止朗读"
+    page.click("#read-aloud")  # a second press stops it
+    assert page.evaluate("document.getElementById('speech-audio').paused")
+    assert page.inner_text("#read-aloud") == "朗读"
+
+
+def test_read_aloud_says_clearly_when_speech_is_unavailable(server, browser, registration, monkeypatch):
+    base, service = server
+    monkeypatch.setattr(service.speech, "binary", "espeak-ng-not-installed")
+    monkeypatch.setattr(service.speech, "cache_dir", service.speech.cache_dir / "empty")
+    page = open_kiosk(browser, base, registration)
+    start(page)
+    ask(page, "出狱后医保怎么办")
+    page.click("#read-aloud")
+    page.wait_for_selector("#speech-message:not([hidden])")
+    assert "朗读暂时不能用" in page.inner_text("#speech-message")
+    assert page.inner_text("#read-aloud") == "朗读"

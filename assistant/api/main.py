@@ -27,7 +27,8 @@ from assistant.core.config import Settings, get_settings
 from assistant.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 

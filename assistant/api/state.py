@@ -16,11 +16,13 @@ from assistant.privacy.redact import redact
 from assistant.runtime import Runtime
 from assistant.services.kiosks import SESSION_IDLE
 from assistant.services.questions import QuestionLog
+from assistant.speech.synth import Synthesizer
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
 LOGIN_FAILURES_PER_USER = "5/15minutes"
 LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"
+SPEECH_RATE = parse("30/minute")
 
 
 class ServiceState:
@@ -36,6 +38,7 @@ class ServiceState:
         self.warmup_seconds: float | None = None
         self.last_known_good = LastKnownGood(SESSION_IDLE.total_seconds())  # kiosk checks, for database outages
         self.conversations = ConversationStore(ttl=SESSION_IDLE.total_seconds())  # turns of each kiosk session
+        self.speech = Synthesizer(runtime.settings.data_dir / "speech")  # read-aloud, cached per answer text
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
@@ -61,6 +64,9 @@ class ServiceState:
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
 
+    def allow_speech(self, kiosk_id: int) -> bool:
+        """Read-aloud has its own budget (a press per answer, and again to hear it twice)."""
+        return self._limiter.hit(SPEECH_RATE, "speech", str(kiosk_id))
 
     def login_allowed(self, username: str, address: str) -> bool:
         """False while a user name or a client address has too many recent failed sign-ins."""

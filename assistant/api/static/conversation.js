@@ -1,9 +1,9 @@
-// 帮教问答 kiosk: the conversation on the screen.
+// 帮教问答 kiosk: the conversation on the screen, read-aloud by the server.
 // Loaded after kiosk.js and uses its globals ($, text, state, api). kiosk.js calls conversationAdded,
-// conversationShow, conversationForget and conversationClear; everything else stays here.
+// conversationShow, conversationForget, conversationClear and speakAnswer; everything else stays here.
 "use strict";
 
-const conversation = { turns: [] };
+const conversation = { turns: [], audioUrl: null };
 const CONV_TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了" };
 
 // ---------- the conversation on the screen ----------
@@ -14,11 +14,13 @@ function conversationAdded(a) {
 }
 
 function conversationShow() {
+  stopSpeech();
   renderConversation(false);
 }
 
 function conversationForget() {
   conversation.turns = [];
+  stopSpeech();
   $("turns").innerHTML = "";
   $("conversation").hidden = true;
 }
@@ -59,4 +61,52 @@ function turnItem(a) {
     li.appendChild(src);
   }
   return li;
+}
+
+// ---------- read-aloud: the server synthesises the speech (espeak-ng), the page plays it ----------
+function speechButton(label) { text($("read-aloud"), label); }
+
+function stopSpeech() {
+  const audio = $("speech-audio");
+  audio.pause();
+  audio.removeAttribute("src");
+  if (conversation.audioUrl) { URL.revokeObjectURL(conversation.audioUrl); conversation.audioUrl = null; }
+  speechButton("朗读");
+  $("speech-message").hidden = true;
+}
+
+function speechProblem(message) {
+  text($("speech-message"), message);
+  $("speech-message").hidden = false;
+  speechButton("朗读");
+}
+
+async function speakAnswer(a) {
+  const audio = $("speech-audio");
+  if (conversation.audioUrl && !audio.paused) { stopSpeech(); return; }  // a second press stops it
+  stopSpeech();
+  if (!a || !a.turn) { speechProblem("没有可以朗读的回答。"); return; }
+  speechButton("正在准备朗读……");
+  const headers = {};
+  if (state.token) headers["X-Kiosk-Token"] = state.token;
+  if (state.session) headers["X-Kiosk-Session"] = state.session;
+  let res;
+  try { res = await fetch(`/api/speech?turn=${encodeURIComponent(a.turn)}`, { headers }); }
+  catch (e) { speechProblem("朗读暂时不能用（连不上服务器），请请民警帮你读一下。"); return; }
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    speechProblem((data.error && data.error.message && data.error.message.zh) || "朗读暂时不能用，请请民警帮你读一下。");
+    return;
+  }
+  const blob = await res.blob();
+  if (state.lastAnswer !== a) return;  // the screen moved on while the speech was made
+  conversation.audioUrl = URL.createObjectURL(blob);
+  audio.src = conversation.audioUrl;
+  audio.onended = () => speechButton("朗读");
+  try {
+    await audio.play();
+    speechButton("停止朗读");
+  } catch (e) {
+    speechProblem("这台终端放不出声音，请请民警帮你读一下。");
+  }
 }

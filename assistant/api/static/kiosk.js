@@ -180,13 +180,8 @@ async function notSolved() {
 }
 
 function readAloud() {
-  const a = state.lastAnswer;
-  if (!a || !window.speechSynthesis) return;
-  speechSynthesis.cancel();
-  const u = new SpeechSynthesisUtterance(a.answer);
-  u.lang = "zh-CN";
-  u.rate = 0.9;
-  speechSynthesis.speak(u);
+  // offline Chromium has no Chinese voice: the server speaks (conversation.js)
+  speakAnswer(state.lastAnswer);
 }
 
 // ---------- privacy: clear the screen after a while without a touch ----------
@@ -212,7 +207,6 @@ async function init() {
   $("answer-back").addEventListener("click", resetAsk);
   $("not-solved").addEventListener("click", notSolved);
   $("read-aloud").addEventListener("click", readAloud);
-  if (!window.speechSynthesis) $("read-aloud").hidden = true;
   await loadRegions();
   show(state.token ? "screen-session" : "screen-register");
   touched();
