@@ -1,8 +1,9 @@
-"""The session's turn history and read-aloud through the kiosk API (real knowledge base)."""
+"""The session's turn history, read-aloud and the slip through the kiosk API (real knowledge base)."""
 
 from __future__ import annotations
 
 import io
+import json
 import wave
 
 import pytest
@@ -100,6 +101,24 @@ def test_speech_unavailable_is_503_with_a_message(app, client, kiosk, monkeypatc
     monkeypatch.setattr(app.state.service.speech, "cache_dir", app.state.service.speech.cache_dir / "empty")
     r = client.get("/api/speech", headers=headers)
     assert r.status_code == 503 and "espeak-ng" in r.json()["error"]["message"]["zh"]
+
+
+def test_slip_has_the_answers_without_inmate_number_names_or_crisis(client, kiosk):
+    headers = open_session(client, kiosk, inmate="A-7731")
+    answered = ask(client, headers, "我叫张伟，出狱以后医保该怎么弄？")
+    ask(client, headers, "我真的不想活了")
+    slip = client.get("/api/conversation", headers=headers).json()
+    assert [t["number"] for t in slip["turns"]] == [answered["turn"]]
+    turn = slip["turns"][0]
+    assert "张伟" not in turn["question"] and "医保" in turn["question"]
+    assert turn["answer"] == answered["answer"] and turn["sources"] and turn["applies"]
+    assert slip["county"]["name"] == "涟源市" and slip["bureau"]["name"] == "涟源市司法局"
+    assert slip["bureau"]["phone"] == "待司法局填写"  # not invented
+    assert any("以户籍地司法局答复为准" in n for n in slip["notes"])
+    assert any("法律依据截至2025年4月" in n for n in slip["notes"])
+    text = json.dumps(slip, ensure_ascii=False)
+    assert "A-7731" not in text and "张伟" not in text and "不想活" not in text
+    assert client.get("/api/conversation").status_code == 403
 
 
 def test_idle_clear_and_session_end_wipe_the_history(client, kiosk):

@@ -1,9 +1,12 @@
-"""The conversation on the kiosk screen and read-aloud in Debian's Chromium against a real uvicorn server.
-Screenshots go to docs/screenshots/ with BANGJIAO_UPDATE_SCREENSHOTS=1, else to a temporary folder."""
+"""The conversation on the kiosk screen, read-aloud and the take-away slip in Debian's Chromium against a
+real uvicorn server. Screenshots go to docs/screenshots/ with BANGJIAO_UPDATE_SCREENSHOTS=1, else to a
+temporary folder (printed slips as PDF and PNG, to look at)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -96,3 +99,44 @@ def test_read_aloud_says_clearly_when_speech_is_unavailable(server, browser, reg
     page.wait_for_selector("#speech-message:not([hidden])")
     assert "朗读暂时不能用" in page.inner_text("#speech-message")
     assert page.inner_text("#read-aloud") == "朗读"
+
+
+def pdf_pages(pdf: Path) -> tuple[int, tuple[float, float]]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    width, _, height = fields["Page size"].split()[:3]
+    return int(fields["Pages"]), (float(width), float(height))
+
+
+@pytest.mark.parametrize(("paper", "width_pt"), [("a5", 419.5), ("receipt", 226.8)])
+def test_the_slip_prints_this_sessions_answers(server, browser, registration, shots, paper, width_pt):
+    base, _ = server
+    page = open_kiosk(browser, base, registration)
+    page.add_init_script("window.__printed = 0; window.print = () => { window.__printed += 1; };")
+    page.goto(f"{base}/kiosk?paper={paper}")
+    page.select_option("#county", "431382")
+    page.fill("#inmate", "A-5150")
+    page.fill("#pin", registration.pin)
+    start(page)
+    ask(page, "我叫王强，醉驾以后多久能重新考驾照")
+    page.click("#answer-back")
+    ask(page, "出狱后低保怎么申请")
+    page.click("#print-slip")
+    page.wait_for_function("() => window.__printed === 1")
+    slip = page.inner_text("#slip")
+    for expected in ("醉驾", "低保", "涟源市司法局", "电话：待司法局填写", "以户籍地司法局答复为准",
+                     "法律依据截至2025年4月", "适用：全国", "依据：《"):
+        assert expected in slip, expected
+    assert "A-5150" not in slip and "王强" not in slip
+    assert page.is_hidden("#slip")  # on screen the slip never shows
+    page.emulate_media(media="print")
+    assert page.is_visible("#slip") and page.is_hidden("#screen-answer") and page.is_hidden(".bar")
+    pdf = shots / f"slip-{paper}.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    pages, (width, height) = pdf_pages(pdf)
+    assert abs(width - width_pt) < 2 and pages <= 2
+    if paper == "receipt":  # one page as long as the slip: a roll printer feeds no blank paper
+        assert pages == 1 and 300 < height < 1400
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(shots / f"13-slip-{paper}")], check=True)

@@ -1,9 +1,9 @@
-// 帮教问答 kiosk: the conversation on the screen, read-aloud by the server.
+// 帮教问答 kiosk: the conversation on the screen, read-aloud by the server, the take-away slip.
 // Loaded after kiosk.js and uses its globals ($, text, state, api). kiosk.js calls conversationAdded,
 // conversationShow, conversationForget, conversationClear and speakAnswer; everything else stays here.
 "use strict";
 
-const conversation = { turns: [], audioUrl: null };
+const conversation = { turns: [], audioUrl: null, pageRule: null };
 const CONV_TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了" };
 
 // ---------- the conversation on the screen ----------
@@ -15,6 +15,7 @@ function conversationAdded(a) {
 
 function conversationShow() {
   stopSpeech();
+  $("slip-message").hidden = true;
   renderConversation(false);
 }
 
@@ -22,7 +23,9 @@ function conversationForget() {
   conversation.turns = [];
   stopSpeech();
   $("turns").innerHTML = "";
+  $("slip").innerHTML = "";
   $("conversation").hidden = true;
+  $("slip-message").hidden = true;
 }
 
 function conversationClear() {
@@ -110,3 +113,65 @@ async function speakAnswer(a) {
     speechProblem("这台终端放不出声音，请请民警帮你读一下。");
   }
 }
+
+// ---------- the take-away slip: this session's answers, printed (A5 or an 80 mm receipt) ----------
+const PAPER = new URLSearchParams(location.search).get("paper") === "receipt" ? "receipt" : "a5";
+
+function el(tag, className, value) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (value != null) text(node, value);
+  return node;
+}
+
+function fillSlip(data) {
+  const slip = $("slip");
+  slip.className = `slip ${PAPER}`;
+  slip.innerHTML = "";
+  const head = el("header", "slip-head");
+  head.append(el("h1", null, data.title), el("p", null, `户籍地：${data.county.name}　日期：${data.date}`));
+  const list = el("ol", "slip-turns");
+  for (const t of data.turns) {
+    const li = el("li", `slip-turn ${t.status}`);
+    li.append(el("h2", null, `问：${t.question}`), el("p", "slip-answer", t.answer));
+    if (t.applies) li.appendChild(el("p", "slip-small", `适用：${t.applies}`));
+    if (t.sources.length) li.appendChild(el("p", "slip-small", `依据：${t.sources.join("；")}`));
+    list.appendChild(li);
+  }
+  const b = data.bureau;
+  const box = el("section", "slip-bureau");
+  box.append(el("h2", null, "有事请找户籍地司法局"), el("p", null, b.name), el("p", null, `电话：${b.phone}`),
+             el("p", null, `地址：${b.address}`), el("p", null, `办公时间：${b.hours}`));
+  const foot = el("footer", "slip-foot");
+  for (const n of data.notes) foot.appendChild(el("p", null, n));
+  slip.append(head, list, box, foot);
+  if (PAPER === "receipt") sizeReceipt(slip);
+}
+
+function sizeReceipt(slip) {
+  // a roll has no page length: make the page as long as the slip (measured off screen at print width)
+  slip.classList.add("measure");
+  const mm = slip.getBoundingClientRect().height * 25.4 / 96;
+  slip.classList.remove("measure");
+  const sheet = [...document.styleSheets].find((s) => s.href && s.href.endsWith("/conversation.css"));
+  if (!sheet) return;
+  if (conversation.pageRule != null) sheet.deleteRule(conversation.pageRule);
+  conversation.pageRule = sheet.insertRule(`@page slip-receipt { size: 80mm ${Math.ceil(mm) + 14}mm; margin: 3mm 4mm; }`,
+                                           sheet.cssRules.length);
+}
+
+async function printSlip() {
+  const msg = $("slip-message");
+  msg.hidden = true;
+  try {
+    const data = await api("GET", "/api/conversation");
+    if (!data.turns.length) { text(msg, "还没有可以打印的回答。"); msg.hidden = false; return; }
+    fillSlip(data);
+    window.print();
+  } catch (e) { text(msg, e.message); msg.hidden = false; }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".print-slip").forEach((b) => b.addEventListener("click", printSlip));
+  $("slip").className = `slip ${PAPER}`;
+});
