@@ -121,29 +121,6 @@ def test_officer_ends_the_session(server, browser, registration):
     assert page.inner_text("#where") == ""
 
 
-def test_read_aloud_uses_chinese_speech_synthesis(server, browser, registration):
-    base, _ = server
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.add_init_script("""
-        window.__spoken = [];
-        Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
-            speak: (u) => window.__spoken.push({text: u.text, lang: u.lang}), cancel() {} } });
-        window.SpeechSynthesisUtterance = function (text) { this.text = text; };
-    """)
-    page.goto(f"{base}/kiosk")
-    page.fill("#reg-token", registration.token)
-    page.click("#reg-save")
-    pick_county(page, "翁牛特", "150426")
-    page.fill("#pin", registration.pin)
-    start(page)
-    page.fill("#question", "醉驾以后多久能重新考驾照")
-    page.click("#ask")
-    page.wait_for_selector("#screen-answer:not([hidden])")
-    page.click("#read-aloud")
-    spoken = page.evaluate("window.__spoken")
-    assert spoken == [{"text": page.inner_text("#answer-text"), "lang": "zh-CN"}]
-
-
 def test_question_box_stays_usable_above_an_on_screen_keyboard(server, browser, registration):
     base, _ = server
     page = open_kiosk(browser, base, registration, size=(1280, 420))  # 800 px minus a 380 px keyboard

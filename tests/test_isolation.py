@@ -137,6 +137,8 @@ def cases(w: World) -> list[Case]:
         Case("POST", "/api/session", fs({"kiosk"}), data=(("json", {"county": HOME_COUNTY,
                                                                     "pin": w.kiosk_headers["X-Officer-Pin"]}),)),
         Case("POST", "/api/ask", fs({"kiosk"}), data=(("json", {"question": "出狱后医保怎么办"}),)),
+        Case("GET", "/api/speech", fs({"kiosk"})),  # the answer just given, read aloud
+        Case("GET", "/api/conversation", fs({"kiosk"})), Case("DELETE", "/api/conversation", fs({"kiosk"})),
         Case("POST", "/api/feedback", fs({"kiosk"}), data=(("json", {"question_id": w.question_id}),)),
         Case("GET", "/api/followups", fs({"kiosk"})),
         Case("GET", "/api/officer/alerts", fs({"kiosk"})),

@@ -10,6 +10,7 @@ from fastapi import Cookie, Depends, Header, Path, Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from assistant.api.conversation_store import session_key
 from assistant.api.schemas import MAX_ID
 from assistant.api.state import ServiceState
 from assistant.services import kiosks, users
@@ -78,7 +79,7 @@ def get_kiosk_session(state: State, kiosk: CurrentKiosk,
     def check() -> kiosks.SessionInfo:
         with state.runtime.database.session() as s:
             sess = kiosks.current_session(s, kiosk, x_kiosk_session)
-            return kiosks.SessionInfo(sess.region_code, sess.inmate_number)
+            return kiosks.SessionInfo(sess.region_code, sess.inmate_number, session_key(kiosk.id, sess.id))
     return _checked(state, ("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")), check)
 
 

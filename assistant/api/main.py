@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from assistant.api import errors
 from assistant.api.body_limit import BodyLimit
 from assistant.api.routes import (
+    conversation,
     health,
     kiosk,
     portal_admin,
@@ -27,7 +28,8 @@ from assistant.core.config import Settings, get_settings
 from assistant.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     errors.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
+    app.include_router(conversation.router)
     for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -84,3 +84,4 @@ class AskResponse(BaseModel):
     bureau: Bureau
     suggestions: list[SuggestionOut] = []
     resolved_question: str = ""
+    turn: int | None = None  # number of this turn in the kiosk session (read-aloud, the take-away slip)

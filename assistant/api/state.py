@@ -10,11 +10,13 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from assistant.api.conversation_store import ConversationStore
 from assistant.api.last_known_good import LastKnownGood
 from assistant.privacy.redact import redact
 from assistant.runtime import Runtime
 from assistant.services.kiosks import SESSION_IDLE
 from assistant.services.questions import QuestionLog
+from assistant.speech.synth import Synthesizer
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
 PIN_GUESSES_PER_KIOSK = "5/15minutes"  # officer PIN checks on one kiosk since its last right PIN
 PAIRING_TRIES_PER_ADDRESS = "10/15minutes"  # officer-view pairing attempts from one address
 PAIRING_SECONDS = 600
+SPEECH_RATE = parse("30/minute")
 
 
 class ServiceState:
@@ -37,6 +40,8 @@ class ServiceState:
         self.started = time.time()
         self.warmup_seconds: float | None = None
         self.last_known_good = LastKnownGood(SESSION_IDLE.total_seconds())  # kiosk checks, for database outages
+        self.conversations = ConversationStore(ttl=SESSION_IDLE.total_seconds())  # turns of each kiosk session
+        self.speech = Synthesizer(runtime.settings.data_dir / "speech")  # read-aloud, cached per answer text
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
@@ -66,6 +71,10 @@ class ServiceState:
 
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
+
+    def allow_speech(self, kiosk_id: int) -> bool:
+        """Read-aloud has its own budget (a press per answer, and again to hear it twice)."""
+        return self._limiter.hit(SPEECH_RATE, "speech", str(kiosk_id))
 
     def login_attempt(self, username: str, address: str) -> bool:
         """Count one sign-in attempt for the user name and the client address *before* the password is checked

@@ -79,6 +79,7 @@ class KioskInfo:
 class SessionInfo:
     region_code: str
     inmate_number: str | None
+    key: str = ""  # "<kiosk id>:<session id>": the session's turn history (api/conversation_store.py)
 
 
 def info(kiosk: Kiosk) -> KioskInfo:

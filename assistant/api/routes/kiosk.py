@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.api.conversation_store import turn_from_answer
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
 from assistant.api.schemas import (
     AskRequest,
@@ -129,6 +130,7 @@ def open_session(request: Request, body: SessionRequest, state: State, db: DB, k
     region = home_region(state.runtime.regions, body.county)
     check_officer_pin(request, state, kiosk, body.pin)
     token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
+    state.conversations.clear_kiosk(kiosk.id)  # earlier sessions of the kiosk ended: their turns go
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
                  scope=kiosk.prison)
     name = UNKNOWN_HOME if region.code == NATIONAL_CODE else state.runtime.regions.display_name(region.code)
@@ -155,6 +157,7 @@ def home_region(tree: RegionTree, county: str):
 def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     check_officer_pin(request, state, kiosk, body.pin)
     ended = kiosks.end_session(db, kiosk)
+    state.conversations.clear_kiosk(kiosk.id)
     audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return {"ended": ended}
 
@@ -177,14 +180,17 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     if not state.allow(kiosk.id):
         raise HTTPException(429, "too many questions from this kiosk, try again in a minute")
     runtime = state.runtime
-    answer = runtime.answerer.run(body.question, session.region_code)
+    earlier = state.conversations.turns(session.key)  # a follow-up ("那我女儿呢？") leans on the last turn
+    answer = runtime.answerer.run(body.question, session.region_code, context=earlier[-1].context if earlier else None)
     logged = state.qlog.record(answer, AskContext(prison=kiosk.prison, kiosk=kiosk.name,
                                                   inmate_number=session.inmate_number, kiosk_id=kiosk.id))
     answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
     if logged.notice:  # neither the database nor the spool took it: the asker must know
         answer.answer = f"{answer.answer}\n\n{logged.notice}"
     bureau = runtime.regions.bureau_region(session.region_code).bureau
-    return {**answer.public(), "question_id": logged.question_id, "bureau": Bureau(**bureau.__dict__)}
+    turn = state.conversations.append(session.key, turn_from_answer(body.question, answer))
+    return {**answer.public(), "question_id": logged.question_id, "bureau": Bureau(**bureau.__dict__),
+            "turn": turn.number}
 
 
 @router.post("/feedback")

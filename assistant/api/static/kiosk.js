@@ -87,6 +87,7 @@ async function startSession() {
     state.session = data.session;
     state.county = data.county;
     $("pin").value = ""; $("inmate").value = ""; loadRegions();
+    conversationForget();  // conversation.js
     text($("where"), `户籍地：${data.county.name}`);
     $("end-session").hidden = false;
     await loadTopics();
@@ -99,6 +100,7 @@ async function endSession() {
   if (!pin) return;
   try { await api("DELETE", "/api/session", { pin }); } catch (e) { alert(e.message); return; }
   state.session = null; state.county = null;
+  conversationForget();  // conversation.js
   text($("where"), ""); $("end-session").hidden = true;
   show("screen-session");
 }
@@ -174,6 +176,7 @@ function resetAsk() {
   state.lastAnswer = null;
   if (window.speechSynthesis) speechSynthesis.cancel();
   show("screen-ask");
+  conversationShow();  // conversation.js: the whole conversation above the topics
 }
 
 const TITLES = { answered: "回答", flagged: "已经帮你记下来了", out_of_scope: "这个问题答不了",
@@ -187,8 +190,11 @@ async function ask(question) {
     const a = await api("POST", "/api/ask", { question });
     state.lastAnswer = a;
     renderAnswer(a);
+    conversationAdded(a);  // conversation.js: earlier turns above this answer
   } catch (e) {
-    if (e.status === 403) { state.session = null; show("screen-session"); text($("session-error"), e.message); }
+    if (e.status === 403) {
+      state.session = null; conversationForget(); show("screen-session"); text($("session-error"), e.message);
+    }
     else text($("ask-error"), e.message);
   } finally { busy(false); }
 }
@@ -295,19 +301,14 @@ async function notSolved() {
 }
 
 function readAloud() {
-  const a = state.lastAnswer;
-  if (!a || !window.speechSynthesis) return;
-  speechSynthesis.cancel();
-  const u = new SpeechSynthesisUtterance(a.answer);
-  u.lang = "zh-CN";
-  u.rate = 0.9;
-  speechSynthesis.speak(u);
+  // offline Chromium has no Chinese voice: the server speaks (conversation.js)
+  speakAnswer(state.lastAnswer);
 }
 
 // ---------- privacy: after a while without a touch the asker's turn ends ----------
 function touched() {
   clearTimeout(state.idleTimer);
-  state.idleTimer = setTimeout(() => { if (state.session) endTurn(); }, IDLE_SECONDS * 1000);
+  state.idleTimer = setTimeout(() => { if (state.session) { conversationClear(); endTurn(); } }, IDLE_SECONDS * 1000);
 }
 
 // The session (county, inmate number) ends on the server too, so the next person's questions are never logged
@@ -337,7 +338,6 @@ async function init() {
   $("answer-back").addEventListener("click", resetAsk);
   $("not-solved").addEventListener("click", notSolved);
   $("read-aloud").addEventListener("click", readAloud);
-  if (!window.speechSynthesis) $("read-aloud").hidden = true;
   wireCountySearch();
   await loadRegions();
   if (state.token && !(await tokenIsValid(state.token))) showRegister("本终端的登记码无效或已停用，请民警重新登记。");
