@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from assistant.answering import compose
 from assistant.answering.decision import Calibration, Decision, Features, RouteFeatures, decide
 from assistant.answering.models import ANSWERED, CRISIS, FLAGGED, OUT_OF_SCOPE, Answer, PartAnswer, SourceRef
+from assistant.answering.referral import Rule, must_refer
 from assistant.index.items import CHUNK, FAQ
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
@@ -66,6 +67,7 @@ class Answerer:
         self.signals = signals
         self.calibration = calibration
         self.place_words = regions.place_words()
+        self.referral_rules: tuple[Rule, ...] = ()  # per-county "never answer automatically" (bureau review)
 
     def analyse(self, part: str, region_code: str) -> PartResult:
         """Retrieve and compute the decision features of one question part."""
@@ -103,6 +105,11 @@ class Answerer:
     def _compose_part(self, result: PartResult, region_code: str) -> PartAnswer:
         d = result.decision
         bureau = self.regions.bureau_region(region_code)
+        if d.status == ANSWERED:
+            item = (result.faq if d.route == "faq" else result.chunks)[0].item
+            if must_refer(self.referral_rules, region_code, item.id, item.topics):
+                return PartAnswer(result.text, FLAGGED, compose.flagged_message(bureau, False),
+                                  reason="county rule: refer to the bureau")
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
             return PartAnswer(result.text, ANSWERED, compose.faq_answer(item),

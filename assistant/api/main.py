@@ -20,6 +20,7 @@ from assistant.api.routes import (
     portal_exports,
     portal_kiosks,
     portal_prison,
+    portal_review,
 )
 from assistant.api.state import ServiceState
 from assistant.core.config import Settings, get_settings
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     errors.install(app)
     app.include_router(health.router)
     app.include_router(kiosk.router)
-    for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
+    for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin,
+                   portal_review):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
