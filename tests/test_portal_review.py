@@ -115,6 +115,9 @@ def test_right_and_refer_through_the_portal_with_audit_and_rules(world):
         assert fu.state == "open" and fu.reason == "review"
     rules = c["bureau"].get("/portal/review/rules").text
     assert "faq-lianyuan-dibao" in rules and "金额以本县当年标准为准" in rules
+    ask(runtime, "涟源医保咋交")
+    medical = c["bureau"].get("/portal/review").text  # the refer choice names the entry by its question
+    assert "用这个条目回答的问题（“涟源出狱后医保去哪交？”）" in medical
     assert "faq-lianyuan-dibao" not in c["other"].get("/portal/review/rules").text
     assert post(c["other"], f"/portal/review/rules/{rule.id}/withdraw").status_code == 403
     r = post(c["bureau"], f"/portal/review/rules/{rule.id}/withdraw")
@@ -149,7 +152,7 @@ def test_coverage_for_the_bureau_and_for_the_admin_across_counties(world):
     post(c["bureau"], "/portal/review/wrong", qid=str(a), note="缺窗口")
     mine = c["bureau"].get("/portal/review/coverage").text
     assert "系统直接回答了 1 个问题，已审核 1 个（100%）；其中答得不对 1 个" in mine and "各县区" not in mine
-    assert "涟源医保去哪交（1 次" in mine and "faq-lianyuan-medical（1 次）" in mine
+    assert "涟源医保去哪交（1 次" in mine and "涟源出狱后医保去哪交？（faq-lianyuan-medical，1 次）" in mine
     everyone = c["admin"].get("/portal/review/coverage").text
     assert "系统直接回答了 2 个问题，已审核 1 个（50%）" in everyone
     assert "涟源市（431382）" in everyone and "（150426）" in everyone

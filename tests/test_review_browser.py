@@ -68,7 +68,7 @@ def test_bureau_corrects_a_wrong_answer_and_refers_a_kind_of_question(server, br
     right = ("刑满释放后家庭人均收入低于当地低保标准的，可以向户籍地乡镇人民政府（街道办事处）申请最低生活保障，"
              "具体标准和材料以当地民政部门答复为准。")
     card.get_by_label("正确的答复").fill(right)
-    shot(bureau, "review-1-wrong-answer.png")
+    shot(bureau, "review-1-wrong-answer.png", full_page=True)
     card.get_by_role("button", name="记为答得不对并更正").click()
     assert "已开更正跟进" in bureau.get_by_role("status").inner_text()
 

@@ -206,6 +206,11 @@ def weekly_sample(s: Session, region_code: str, week: str, size: int = SAMPLE_SI
     return sorted(chosen, key=lambda r: (r.asked_at, r.id))
 
 
+def item_titles(kb: KnowledgeBase) -> dict[str, str]:
+    """What a bureau reads for an item id: a document's title or an FAQ entry's question (pure)."""
+    return {d.id: d.title for d in kb.documents} | {f.id: f.question for f in kb.faq}
+
+
 def current_week() -> str:
     return week_label(datetime.now(UTC).date())
 

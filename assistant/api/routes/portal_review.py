@@ -82,6 +82,7 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
                   crises=review.withheld_crises(db, who.region_code, f),
                   back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
+                  item_title=_titles(state),
                   notice=_notice(request), title="审核终端的回答")
 
 
@@ -121,10 +122,14 @@ def _bounded(ids: list[int]) -> list[int]:
     return ids
 
 
+def _titles(state) -> dict[str, str]:
+    return review.item_titles(state.runtime.kb)
+
+
 @router.get("/rules")
-def rules(request: Request, who: BureauUser, db: DB) -> Response:
+def rules(request: Request, who: BureauUser, db: DB, state: State) -> Response:
     return render(request, "review_rules.html", who, rules=review.county_rules(db, who.region_code),
-                  notice=_notice(request), title="转人工规则")
+                  item_title=_titles(state), notice=_notice(request), title="转人工规则")
 
 
 @router.post("/rules/{rule_id}/withdraw")
@@ -136,11 +141,12 @@ def withdraw(who: BureauForm, state: State, rule_id: Annotated[int, Path(ge=1, l
 
 
 @router.get("/coverage")
-def coverage(request: Request, who: CurrentUser, db: DB, since: Annotated[str | None, Query(max_length=20)] = None,
+def coverage(request: Request, who: CurrentUser, db: DB, state: State,
+             since: Annotated[str | None, Query(max_length=20)] = None,
              until: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     """Review coverage: a bureau sees its county; the admin sees every county (per county and in total)."""
     users.require_role(who, users.BUREAU, users.ADMIN)
     start, end = parse_period(since, until)
     figures = review.coverage(db, who.region_code if who.role == users.BUREAU else None, start, end)
     return render(request, "review_coverage.html", who, cov=figures, since=since, until=until,
-                  all_counties=who.role == users.ADMIN, title="审核统计")
+                  all_counties=who.role == users.ADMIN, item_title=_titles(state), title="审核统计")
