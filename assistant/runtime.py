@@ -198,4 +198,26 @@ class Runtime:
         conditions = ConditionDetector(self.kb.lexicon.conditions)
         searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions, conditions=conditions,
                                   weights=self.calibration.ranking)
-        return Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration)
+        answerer = Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration)
+        answerer.referral_rules = self.referral_rules()
+        return answerer
+
+    def referral_rules(self) -> tuple:
+        """The counties' active "never answer automatically" rules (none when the database is unavailable)."""
+        if not self.use_database:
+            return ()
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from assistant.services.review import active_rules
+
+        try:
+            with self.database.session() as s:
+                return active_rules(s)
+        except (SQLAlchemyError, OSError) as exc:
+            self.progress(f"数据库不可用，暂不加载转人工规则 (database unavailable): {exc}")
+            return ()
+
+    def publish_referral_rules(self) -> None:
+        """Put the counties' rules live after a bureau added or withdrew one."""
+        if "answerer" in self.__dict__:
+            self.answerer.referral_rules = self.referral_rules()

@@ -20,8 +20,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from assistant.api.main import create_app
-from assistant.services import faq, followups, kiosks, users
-from assistant.storage.models import BureauContact, FaqRecord, FollowUp, Kiosk, Question, User
+from assistant.services import faq, followups, kiosks, review, users
+from assistant.storage.models import (
+    BureauContact,
+    FaqRecord,
+    FollowUp,
+    Kiosk,
+    Question,
+    QuestionReview,
+    ReferralRule,
+    User,
+)
 
 pytestmark = pytest.mark.slow
 BASE = PORTAL_BASE
@@ -40,6 +49,8 @@ class World:
     kiosk_id: int = 0
     victim_id: int = 0
     question_id: int = 0
+    answered_q: dict[str, int] = field(default_factory=dict)  # answered questions to review, one per action
+    rule_id: int = 0
     clients: dict[str, TestClient] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
     kiosk_headers: dict[str, str] = field(default_factory=dict)
@@ -75,6 +86,15 @@ def world(full_runtime):
             names[role] = f"{role.replace('_', '')}{tag}"
             users.add_user(s, names[role], PASSWORD, role.split("_")[0], role, **scope)
         w.victim_id = users.add_user(s, f"victim{tag}", PASSWORD, "bureau", region_code=HOME_COUNTY).id
+        for action in ("right", "wrong", "refer"):
+            q = Question(client_id=str(uuid.uuid4()), prison=home, kiosk=kiosk_name, region_code=HOME_COUNTY,
+                         topic="employment", text=f"{w.marker}出来后{action}找工作", status="answered",
+                         answer=f"{w.marker}回答", sources=[], items=[f"isolation-item-{tag}"])
+            s.add(q)
+            s.flush()
+            w.answered_q[action] = q.id
+        home_bureau = users.Principal(0, "bureau-setup", "", "bureau", None, HOME_COUNTY)
+        w.rule_id = review.add_rule(s, home_bureau, f"isolation-rule-{tag}", None, f"{w.marker}规则").id
     with full_runtime.database.session() as s:
         w.draft_id = faq.draft_from_followup(s, full_runtime.kb, w.answered_fu, "bureau-setup").id
     with TestClient(app, base_url=BASE, follow_redirects=False) as anonymous:
@@ -108,6 +128,9 @@ def snapshot(runtime) -> dict:
                          for c in s.scalars(select(BureauContact).order_by(BureauContact.region_code))],
             "questions": [(q.id, q.unresolved, q.followup_id)
                           for q in s.scalars(select(Question).order_by(Question.id))],
+            "reviews": [(r.question_id, r.verdict)
+                        for r in s.scalars(select(QuestionReview).order_by(QuestionReview.id))],
+            "rules": [(r.id, r.withdrawn_at) for r in s.scalars(select(ReferralRule).order_by(ReferralRule.id))],
         }
 
 
@@ -152,6 +175,14 @@ def cases(w: World) -> list[Case]:
                                                             "login_csrf": "forged"}),)),  # no form token, no entry
         Case("GET", "/portal/", fs(PORTAL_USERS)),
         *[Case(m, p, fs({"bureau_home"}), scoped=fs({"bureau_other"})) for m, p in bureau_pages],
+        Case("GET", "/portal/review", fs({"bureau_home"}), "/portal/review?status=all", scoped=fs({"bureau_other"})),
+        *[Case("POST", f"/portal/review/{action}", fs({"bureau_home"}),
+               data=(("form", {"qid": str(w.answered_q[action]), "note": f"{w.marker}不对", "scope": "item",
+                               "send": "true"}),)) for action in ("right", "wrong", "refer")],
+        Case("GET", "/portal/review/rules", fs({"bureau_home"}), scoped=fs({"bureau_other"})),
+        Case("POST", "/portal/review/rules/{rule_id}/withdraw", fs({"bureau_home"}),
+             f"/portal/review/rules/{w.rule_id}/withdraw"),
+        Case("GET", "/portal/review/coverage", fs({"bureau_home", "admin"}), scoped=fs({"bureau_other"})),
         Case("GET", "/portal/bureau/contact", fs({"bureau_home", "bureau_other"})),
         Case("POST", "/portal/bureau/contact", fs({"bureau_home", "bureau_other"}),
              data=(("form", {"phone": "0738-1234567"}),)),  # each bureau edits only its own county's details

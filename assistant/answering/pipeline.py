@@ -23,6 +23,7 @@ from assistant.answering.models import (
 from assistant.dialogue.resolve import Context, next_context, resolve
 from assistant.dialogue.slots import Slots, expand_coordination, extract, inherit
 from assistant.index.items import CHUNK, FAQ, Item
+from assistant.answering.referral import Rule, must_refer
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
 from assistant.privacy.redact import redact
@@ -144,6 +145,7 @@ class Answerer:
         self.signals = signals
         self.calibration = calibration
         self.place_words = regions.place_words()
+        self.referral_rules: tuple[Rule, ...] = ()  # per-county "never answer automatically" (bureau review)
 
     def slots(self, text: str) -> Slots:
         return extract(text, self.searcher.conditions)
@@ -218,6 +220,11 @@ class Answerer:
         d = result.decision
         bureau = self.regions.bureau_region(region_code)
         asked = result.asked
+        if d.status == ANSWERED:
+            item = (result.faq if d.route == "faq" else result.chunks)[0].item
+            if must_refer(self.referral_rules, region_code, item.id, item.topics):
+                return PartAnswer(asked, FLAGGED, compose.flagged_message(bureau, False),
+                                  reason="county rule: refer to the bureau")
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
             return PartAnswer(asked, ANSWERED, compose.faq_answer(item, self.regions),

@@ -22,6 +22,7 @@ from assistant.api.routes import (
     portal_exports,
     portal_kiosks,
     portal_prison,
+    portal_review,
 )
 from assistant.api.state import ServiceState
 from assistant.core.config import Settings, get_settings
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.include_router(health.router)
     app.include_router(kiosk.router)
     app.include_router(conversation.router)
-    for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin):
+    for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin,
+                   portal_review):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit)

@@ -30,12 +30,14 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
 
 
 MENUS = {
-    BUREAU: [("/portal/bureau/queue", "待跟进"), ("/portal/bureau/faq", "问答"), ("/portal/bureau/knowledge", "知识库"),
+    BUREAU: [("/portal/bureau/queue", "待跟进"), ("/portal/review", "审核回答"), ("/portal/bureau/faq", "问答"),
+             ("/portal/bureau/knowledge", "知识库"),
              ("/portal/bureau/stats", "统计"), ("/portal/bureau/contact", "联系方式"), ("/portal/exports", "导出")],
     PRISON: [("/portal/prison/deliveries", "待转交"), ("/portal/prison/questions", "提问记录"),
              ("/portal/prison/sheets", "问答单"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
     ADMIN: [("/portal/admin/users", "账号"), ("/portal/admin/unopened", "尚未开通的县"),
-            ("/portal/admin/audit", "操作记录"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
+            ("/portal/admin/audit", "操作记录"), ("/portal/review/coverage", "审核统计"), ("/portal/kiosks", "终端"),
+            ("/portal/exports", "导出")],
 }
 NOTICES = {
     "answered": "已答复，监狱民警会把答复转交给提问人。", "closed": "已关闭。", "delivered": "已记为转交。",

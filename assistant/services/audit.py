@@ -23,6 +23,8 @@ ACTION_NAMES = {
     "kiosk_session_ended": "民警结束终端会话", "kiosk_session_idle": "终端无人操作，本次问答结束",
     "kiosk_pin_failed": "终端民警口令错误", "kiosk_pin_locked": "终端民警口令已锁定",
     "kiosk_revoked": "停用终端", "export": "导出数据", "sheet": "打印问答单",
+    "review_right": "审核：答得对", "review_wrong": "审核：答得不对", "review_refer": "审核：应该转人工",
+    "referral_rule_added": "新增转人工规则", "referral_rule_withdrawn": "撤销转人工规则",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import jieba
 
@@ -37,10 +39,42 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x | y else 0.0
 
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """What near-duplicate detection compares, computed once per text."""
+
+    grams: frozenset[str]
+    words: frozenset[str]
+
+
+def fingerprint(text: str) -> Fingerprint:
+    return Fingerprint(frozenset(bigrams(text)), frozenset(content_words(text)))
+
+
+def fingerprints_match(a: Fingerprint, b: Fingerprint) -> bool:
+    """Same question in other words: similar characters, or most content words shared (at least two)."""
+    union = a.grams | b.grams
+    if union and len(a.grams & b.grams) / len(union) >= SIMILAR:
+        return True
+    shared = a.words & b.words
+    return len(shared) >= 2 and len(shared) / max(1, min(len(a.words), len(b.words))) >= WORD_OVERLAP
+
+
 def is_near_duplicate(a: str, b: str) -> bool:
     """Same question in other words: similar characters, or most content words shared (at least two)."""
-    if similarity(a, b) >= SIMILAR:
-        return True
-    x, y = content_words(a), content_words(b)
-    shared = x & y
-    return len(shared) >= 2 and len(shared) / max(1, min(len(x), len(y))) >= WORD_OVERLAP
+    return fingerprints_match(fingerprint(a), fingerprint(b))
+
+
+def cluster(texts: Sequence[str]) -> list[list[int]]:
+    """Indices of `texts` in near-duplicate groups: each text joins the first group whose first text it
+    matches, in order (each text is fingerprinted once)."""
+    prints = [fingerprint(t) for t in texts]
+    groups: list[list[int]] = []
+    for i, fp in enumerate(prints):
+        for group in groups:
+            if fingerprints_match(prints[group[0]], fp):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups

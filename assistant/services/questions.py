@@ -16,7 +16,7 @@ from assistant.privacy.redact import redact
 from assistant.services.errors import InvalidError, NotFoundError
 from assistant.services.followups import open_followup
 from assistant.storage.db import Database
-from assistant.storage.models import Question
+from assistant.storage.models import Question, QuestionInmateLink
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,9 @@ class QuestionLog:
             )
             s.add(q)
             s.flush()
+            if record.get("inmate_number"):  # prison-side, for handing a later correction to the asker
+                s.add(QuestionInmateLink(question_id=q.id, prison=q.prison,
+                                         inmate_number=record["inmate_number"].strip()[:40]))
             if record["status"] == FLAGGED or record["alert"]:
                 reason = "crisis" if record["alert"] else "flagged"
                 fu = open_followup(s, q, reason, record.get("inmate_number"), actor=record["kiosk"] or "kiosk")

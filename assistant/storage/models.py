@@ -186,3 +186,46 @@ class BureauContact(Base):
     hours: Mapped[str | None] = mapped_column(String(100), nullable=True)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuestionInmateLink(Base):
+    """Prison-side only: the inmate number entered for any logged question, so a later correction of an
+    automatic answer can be handed to the asker. No bureau query touches this table."""
+
+    __tablename__ = "question_inmate_links"
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    prison: Mapped[str] = mapped_column(String(100))
+    inmate_number: Mapped[str] = mapped_column(String(40))
+
+
+class QuestionReview(Base):
+    """A bureau's verdict on one logged question of its county: right | wrong | refer (one per question)."""
+
+    __tablename__ = "question_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), unique=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    verdict: Mapped[str] = mapped_column(String(10), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True)  # the correction
+    faq_id: Mapped[str | None] = mapped_column(String(80), nullable=True)  # draft FAQ made from the correction
+    corrects_item: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the item that answered wrongly
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("referral_rules.id"), nullable=True)
+
+
+class ReferralRule(Base):
+    """A county's rule: questions answered by this item (FAQ id or document id) or on this topic are never
+    answered automatically for askers from that county; they go to the bureau."""
+
+    __tablename__ = "referral_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    item_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
