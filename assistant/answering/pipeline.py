@@ -20,10 +20,10 @@ from assistant.answering.models import (
     SourceRef,
     Suggestion,
 )
+from assistant.answering.referral import Rule, must_refer
 from assistant.dialogue.resolve import Context, next_context, resolve
 from assistant.dialogue.slots import Slots, expand_coordination, extract, inherit
 from assistant.index.items import CHUNK, FAQ, Item
-from assistant.answering.referral import Rule, must_refer
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
 from assistant.privacy.redact import redact
