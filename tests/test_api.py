@@ -200,3 +200,36 @@ def test_a_county_without_local_information_says_so(client, kiosk):
     headers = open_session(client, kiosk, county="涟源")
     body = client.post("/api/ask", json={"question": "出狱后医保怎么交"}, headers=headers).json()
     assert "暂未收录" not in body["answer"]
+
+
+def test_a_follow_up_is_answered_in_the_context_of_the_session_and_logged_with_what_was_searched(
+        client, kiosk, full_runtime):
+    headers = open_session(client, kiosk, county="涟源")
+    first = client.post("/api/ask", json={"question": "我娃以后能当兵不"}, headers=headers).json()
+    follow = client.post("/api/ask", json={"question": "那我女儿呢？"}, headers=headers).json()
+    assert "女儿" in follow["resolved_question"] and "当兵" in follow["resolved_question"]
+    assert follow["status"] == first["status"]
+    with full_runtime.database.session() as s:
+        q = s.get(Question, follow["question_id"])
+        assert q.text == "那我女儿呢？" and q.resolved == follow["resolved_question"]
+    # a new session starts without context: the same words are never answered blind
+    fresh = open_session(client, kiosk, county="涟源")
+    blind = client.post("/api/ask", json={"question": "那我女儿呢？"}, headers=fresh).json()
+    assert blind["status"] == "suggested" and blind["suggestions"] == []
+
+
+def test_a_choice_is_recorded_only_among_the_offered_entries_of_this_kiosk(client, kiosk, full_runtime):
+    headers = open_session(client, kiosk, county="涟源")
+    asked = client.post("/api/ask", json={"question": "我娃以后能当兵不"}, headers=headers).json()
+    qid = asked["question_id"]
+    with full_runtime.database.session() as s:
+        s.get(Question, qid).offered = ["faq-family-child-army", "faq-jobs-military-self"]
+    bad = client.post("/api/choice", json={"question_id": qid, "faq_id": "faq-hukou-id-lost"}, headers=headers)
+    assert bad.status_code == 400
+    ok = client.post("/api/choice", json={"question_id": qid, "faq_id": "faq-jobs-military-self"}, headers=headers)
+    assert ok.status_code == 200
+    with full_runtime.database.session() as s:
+        assert s.get(Question, qid).chosen == "faq-jobs-military-self"
+    other = client.post("/api/choice", json={"question_id": qid + 10_000, "faq_id": "faq-jobs-military-self"},
+                        headers=headers)
+    assert other.status_code == 404

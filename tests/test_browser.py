@@ -54,6 +54,7 @@ def test_topic_answer_sources_and_not_solved(server, browser, registration, full
     first_question.click()
     page.wait_for_selector("#screen-answer:not([hidden])")
     assert page.inner_text("#answer-question") == f"你问：{asked}"
+    page.click("#answer-sources summary")  # sources are folded under 依据, one line per law
     assert "适用：" in page.inner_text("#answer-sources")
     assert "涟源市司法局" in page.inner_text("#answer-bureau")
     page.screenshot(path=str(SHOTS / "3-answer-with-sources.png"))
@@ -171,3 +172,40 @@ def test_unknown_home_opens_a_national_session(server, browser, registration):
     page.fill("#pin", registration.pin)
     start(page)
     assert "户籍不详" in page.text_content("#where")
+
+
+VAGUE = ("出来以后咋办", "保险的事", "出去找谁", "证件咋弄", "孩子的事咋整", "找活的事", "钱不够咋办", "地的事")
+
+
+def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(server, browser, registration,
+                                                                              full_runtime):
+    base, _ = server
+    offered = {q: full_runtime.answerer.run(q, "431382") for q in VAGUE}
+    vague = next((q for q, a in offered.items() if a.status == "suggested" and a.suggestions), None)
+    assert vague, "none of the vague questions was offered choices"
+    page = open_kiosk(browser, base, registration)
+    start(page)
+    page.fill("#question", "那我儿子呢？")  # a follow-up with nothing before it: which topic?
+    page.click("#ask")
+    page.wait_for_selector("#answer-choices:not([hidden])")
+    assert page.inner_text("#answer-title") == "你是想问……？"
+    topic = page.locator("#answer-choices button").first
+    topic_name = topic.inner_text()
+    topic.click()
+    page.wait_for_selector("#topic-questions:not([hidden])")
+    assert topic_name in page.inner_text("#topic-title")
+    page.fill("#question", vague)
+    page.click("#ask")
+    page.wait_for_selector("#answer-choices:not([hidden]) button.choice")
+    choices = page.locator("#answer-choices button.choice")
+    assert 1 <= choices.count() <= 3 and page.locator("#answer-choices button:has-text('都不是')").count() == 1
+    page.screenshot(path=str(SHOTS / "6-choices.png"))
+    picked = choices.first.inner_text()
+    choices.first.click()
+    page.wait_for_selector("#answer-choices[hidden]")
+    assert page.inner_text("#answer-title") == "回答" and picked in page.inner_text("#answer-question")
+    entry = next(s for s in offered[vague].suggestions if s.question == picked)
+    assert page.inner_text("#answer-text").strip() == entry.answer.strip()
+    with full_runtime.database.session() as s:
+        q = s.query(Question).filter(Question.text == vague).order_by(Question.id.desc()).first()
+        assert q.status == "suggested" and q.chosen == entry.id and entry.id in q.offered

@@ -46,6 +46,23 @@ def test_ask_json_from_stdin_end_to_end(cli_env):
     assert first["parts"][0]["status"] == "answered" and first["followup_id"] is None
 
 
+def test_ask_conversation_resolves_follow_ups_and_an_empty_line_starts_afresh(cli_env):
+    """`--conversation`: each stdin line is the next turn; the JSON carries what was searched."""
+    turns = "我娃以后能当兵不\n那我女儿呢？\n\n那我女儿呢？\n"
+    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", "--conversation", "--county", "涟源", "--json",
+                           "--no-log"], input=turns, capture_output=True, text=True,
+                          env={**os.environ, **cli_env}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    first, follow_up, blind = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert follow_up["question"] == "那我女儿呢？"
+    assert "女儿" in follow_up["resolved_question"] and "当兵" in follow_up["resolved_question"]
+    assert follow_up["status"] == first["status"]
+    # after the empty line the same words have nothing to lean on: never answered blind
+    assert blind["status"] == "suggested" and blind["suggestions"] == [] and "哪方面" in blind["answer"]
+    refused = CliRunner().invoke(app, ["ask", "--conversation", "医保怎么办"])
+    assert refused.exit_code == 2
+
+
 def test_unknown_county_exits_2_with_close_matches(cli_env):
     result = CliRunner().invoke(app, ["ask", "--county", "涟原", "医保怎么办"])
     assert result.exit_code == 2

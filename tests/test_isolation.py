@@ -56,9 +56,11 @@ class World:
     kiosk_headers: dict[str, str] = field(default_factory=dict)
 
 
-def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None) -> tuple[int, int]:
+def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None,
+              kiosk_id: int | None = None) -> tuple[int, int]:
     q = Question(client_id=str(uuid.uuid4()), prison=prison, kiosk=kiosk_name, region_code=HOME_COUNTY,
-                 topic="employment", text=text, status="flagged", answer="", sources=[], items=[])
+                 topic="employment", text=text, status="flagged", answer="", sources=[], items=[],
+                 kiosk_id=kiosk_id, offered=["faq-employment-how-to-find-job-after-release"])
     s.add(q)
     s.flush()
     fu = followups.open_followup(s, q, "flagged", inmate, "kiosk")
@@ -76,7 +78,8 @@ def world(full_runtime):
         kiosk_name = f"{w.marker}终端"  # a prison's kiosk list is a home record too
         reg = kiosks.register(s, home, kiosk_name)
         w.kiosk_id = reg.kiosk_id
-        w.question_id, w.open_fu = _question(s, f"{w.marker}出去以后找工作难不难", home, kiosk_name, w.inmate)
+        w.question_id, w.open_fu = _question(s, f"{w.marker}出去以后找工作难不难", home, kiosk_name, w.inmate,
+                                             reg.kiosk_id)
         _, w.answered_fu = _question(s, f"{w.marker}刑满后开货车要什么证件呢", home, kiosk_name, w.inmate)
         followups.answer_followup(s, w.answered_fu, f"{w.marker}请到县交警大队咨询。", "bureau-setup")
         names = {}
@@ -163,6 +166,8 @@ def cases(w: World) -> list[Case]:
         Case("GET", "/api/speech", fs({"kiosk"})),  # the answer just given, read aloud
         Case("GET", "/api/conversation", fs({"kiosk"})), Case("DELETE", "/api/conversation", fs({"kiosk"})),
         Case("POST", "/api/feedback", fs({"kiosk"}), data=(("json", {"question_id": w.question_id}),)),
+        Case("POST", "/api/choice", fs({"kiosk"}), data=(("json", {
+            "question_id": w.question_id, "faq_id": "faq-employment-how-to-find-job-after-release"}),)),
         Case("GET", "/api/followups", fs({"kiosk"})),
         Case("GET", "/api/officer/alerts", fs({"kiosk"})),
         Case("GET", "/api/kiosk", fs({"kiosk"})),
