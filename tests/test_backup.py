@@ -250,7 +250,8 @@ def test_archive_of_an_older_schema_is_restored_then_upgraded(tmp_path: Path, kn
     head = ScriptDirectory.from_config(alembic_config(new_url)).get_current_head()
     assert after.pop("alembic_version") == [(head,)] and before.pop("alembic_version") == [("0001",)]
     assert after["followups"] == before["followups"]
-    assert after["questions"] == [(*before["questions"][0], [], None)]  # the later `items`, `kiosk_id` at defaults
+    # the later columns at their defaults: `items`, `kiosk_id`, `resolved`, `offered`, `chosen`
+    assert after["questions"] == [(*before["questions"][0], [], None, None, None, None)]
     db = Database(new_url)  # and the upgraded database takes new questions
     assert QuestionLog(db, Spool(tmp_path / "sp")).record(answer("低保"), AskContext()).question_id == 8
     db.dispose()
