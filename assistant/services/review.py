@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE
@@ -171,9 +171,10 @@ def group_rows(rows: list[ReviewRow]) -> list[ReviewGroup]:
 
 def withheld_crises(s: Session, region_code: str, f: ReviewFilter) -> int:
     """How many crisis questions of the county the period holds (shown only as a number)."""
-    query = within(select(Question.id).where(Question.region_code == region_code, Question.alert.is_not(None)),
+    query = within(select(func.count()).select_from(Question).where(Question.region_code == region_code,
+                                                                     Question.alert.is_not(None)),
                    Question.asked_at, f.since, f.until)
-    return len(list(s.scalars(query)))
+    return s.scalar(query) or 0
 
 
 # --- the weekly sample ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ STATUS_FILTERS = {"answered": review.ANSWERED, "out_of_scope": review.OUT_OF_SCO
                   "all": None}
 _BACK_RE = re.compile(r"^/portal/review(\?[^\s#]*)?$")
 _FAQ_ID_RE = re.compile(r"^faq-[a-z0-9-]{1,70}$")
+_NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule"}
 Ids = Annotated[list[int], Form(alias="qid")]
 
 
@@ -80,10 +81,16 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
                   week=review.current_week(), topics=list(topics.values()), no_topic=NO_TOPIC,
                   status_names=review.STATUS_NAMES, verdict_names=review.VERDICT_NAMES,
                   crises=review.withheld_crises(db, who.region_code, f),
-                  back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+                  back=_list_url(request),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
                   item_title=_titles(state),
                   notice=_notice(request), title="审核终端的回答")
+
+
+def _list_url(request: Request) -> str:
+    """This list with its filters, without the notice of the last action (the return address of its forms)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _NOTICE_PARAMS]
+    return f"/portal/review?{urlencode(kept)}" if kept else "/portal/review"
 
 
 @router.post("/right")
