@@ -151,8 +151,11 @@ class OnnxEncoder:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # The arena keeps the largest buffers it ever saw; without it memory follows the current batch.
+        # The arena keeps the largest buffers it ever saw, and memory patterns are cached per input
+        # shape (every question length and batch size is a new one): without both, memory follows the
+        # current batch instead of growing with the variety of shapes seen.
         options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(folder / file_name), options, providers=["CPUExecutionProvider"])
 
