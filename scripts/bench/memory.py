@@ -18,8 +18,11 @@ from common import REPO, emit, labels, runtime
 from latency import http_load, register_kiosk, start_server
 
 
-def bench_data_dir(encoder: str):
-    """A data dir per encoder beside the real one, sharing its models; kept, so its index is built once."""
+def bench_data_dir(encoder: str, seed: dict[str, str]):
+    """A data dir per encoder beside the real one, sharing its models; kept, so its index is built once
+    (or copied from an index already built with that encoder, `--seed-index ENCODER=DIR`)."""
+    import shutil
+
     from assistant.core.config import Settings
 
     real = Settings().data_dir
@@ -27,14 +30,16 @@ def bench_data_dir(encoder: str):
     data.mkdir(exist_ok=True)
     if not (data / "models").exists():
         (data / "models").symlink_to(real / "models", target_is_directory=True)
+    if encoder in seed and not (data / "index").exists():
+        shutil.copytree(seed[encoder], data / "index")
     return data
 
 
-def server_run(encoder: str, questions: int, checkpoints: list[int], env_extra: dict[str, str]) -> dict:
+def server_run(encoder: str, checkpoints: list[int], env_extra: dict[str, str], seed: dict[str, str]) -> dict:
     import httpx
     import psutil
 
-    data = bench_data_dir(encoder)
+    data = bench_data_dir(encoder, seed)
     env = {**os.environ, "PYTHONPATH": str(REPO), "BANGJIAO_DATA_DIR": str(data), "BANGJIAO_ENCODER": encoder,
            **env_extra}
     token, pin = register_kiosk(env)
@@ -100,10 +105,12 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="+", default=["float32", "int8"])
     parser.add_argument("--env", nargs="*", default=[], help="extra server environment, e.g. MALLOC_ARENA_MAX=2")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--seed-index", nargs="*", default=[], help="ENCODER=DIR of an index built with it")
     args = parser.parse_args()
     extra = dict(kv.split("=", 1) for kv in args.env)
     checkpoints = sorted({min(300, args.questions), args.questions})
-    out = {enc: server_run(enc, args.questions, checkpoints, extra) for enc in args.encoders}
+    seed = dict(kv.split("=", 1) for kv in args.seed_index)
+    out = {enc: server_run(enc, checkpoints, extra, seed) for enc in args.encoders}
     if extra:
         out["server_env"] = extra
     out["targets"] = "first answer ≤ 5 s; resident ≤ 600 MB after start; growth ≤ 50 MB per 1,000 questions"
