@@ -110,12 +110,14 @@ class Runtime:
                     "模型目录），系统不会联网下载模型。"
                     f"(model folder missing: {folder}; set BANGJIAO_MODEL_PATH to a local sentence-transformers "
                     "folder, nothing is downloaded)")
-            self._embedder = Embedder(folder or ensure_default_model(self.settings.default_model_dir))
+            self._embedder = Embedder(folder or ensure_default_model(self.settings.default_model_dir),
+                                      backend=self.settings.encoder)
         return self._embedder
 
     def expected_manifest(self) -> Manifest:
         return Manifest(content_hash=self.kb.content_hash, model=self.embedder.fingerprint,
-                        model_dir=str(self.embedder.model_dir), extra_hash=self.database_faq_hash())
+                        model_dir=str(self.embedder.model_dir), extra_hash=self.database_faq_hash(),
+                        encoder=self.embedder.backend)
 
     def build_index(self, reason: str = "requested") -> SearchIndex:
         with build_lock(self.settings.data_dir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; default SQLite in data_dir",
     )
 
+    encoder: Literal["int8", "float32"] = Field(
+        default="int8",
+        description="int8: the model's dynamically quantized ONNX export through onnxruntime (exported once "
+                    "into the data dir; ≥2× faster, same answers, docs/BENCHMARKS.md); float32: the "
+                    "sentence-transformers model through PyTorch. Switching rebuilds the index",
+    )
     server_torch_threads: int | None = Field(
         default=1, ge=1, le=64,
         description="PyTorch threads for the encoder in `assistant serve` (empty: PyTorch's default). One thread "

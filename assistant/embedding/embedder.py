@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import sys
 import threading
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+Backend = Literal["int8", "float32"]
+BACKENDS: tuple[str, ...] = ("int8", "float32")
+_threads: int | None = None
 
 
 class ModelUnavailableError(RuntimeError):
@@ -16,11 +24,15 @@ class ModelUnavailableError(RuntimeError):
 
 
 def set_torch_threads(threads: int | None) -> None:
-    """Limit PyTorch's intra-op threads for this process (None: leave PyTorch's default)."""
-    if threads:
-        import torch
+    """Limit the encoder's intra-op threads for this process (None: the library's default).
 
-        torch.set_num_threads(threads)
+    Applies to PyTorch (float32) and to onnxruntime sessions made afterwards (int8). PyTorch is not
+    imported for this: the int8 path never needs it, and it is set when the float32 model loads.
+    """
+    global _threads
+    _threads = threads or None
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def model_fingerprint(folder: Path) -> str:
@@ -52,11 +64,19 @@ def ensure_default_model(target: Path) -> Path:
 
 
 class Embedder:
-    """Encodes queries and passages with the model's own prompts. The model loads on first use."""
+    """Encodes queries and passages with the model's own prompts. The model loads on first use.
 
-    def __init__(self, model_dir: Path, batch_size: int = 32):
+    `backend` "float32" runs the folder through sentence-transformers (PyTorch); "int8" runs its
+    dynamically quantized ONNX export through onnxruntime (exported once beside the folder).
+    """
+
+    def __init__(self, model_dir: Path, batch_size: int = 32, backend: Backend = "float32"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
+        self.backend = backend
+        self._prompts: dict[str, str] | None = None
         self._model = None
         self._lock = threading.Lock()
         self._fingerprint: str | None = None
@@ -82,22 +102,50 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         self.fingerprint  # noqa: B018 - raises a clear error if the folder is missing
+        if self.backend == "int8":
+            return self._load_int8()
         from sentence_transformers import SentenceTransformer
 
+        set_torch_threads(_threads)
         try:
             return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises many types for a broken folder
             raise ModelUnavailableError(f"无法加载模型 {self.model_dir}：{exc}") from exc
 
+    def _load_int8(self):
+        from assistant.embedding.onnx_encoder import INT8_FILE, OnnxEncoder, OnnxExportError, ensure_onnx
+
+        try:
+            folder = ensure_onnx(self.model_dir, self.fingerprint, progress=log.warning)
+            return OnnxEncoder(folder, INT8_FILE, threads=_threads)
+        except (OnnxExportError, OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"无法加载 int8 编码器 {self.model_dir}：{exc}") from exc
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The folder's named prompts (e.g. query: / passage:), read without loading the model."""
+        if self._prompts is None:
+            path = self.model_dir / "config_sentence_transformers.json"
+            try:
+                self._prompts = dict(json.loads(path.read_text(encoding="utf-8")).get("prompts") or {})
+            except (OSError, ValueError):
+                self._prompts = {}
+        return self._prompts
+
     @property
     def dimension(self) -> int:
         model = self.model
+        if self.backend == "int8":
+            return int(self._encode(["x"], "query").shape[1])
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
         return int(dim) if dim else int(self.encode_queries(["x"]).shape[1])
 
     def _encode(self, texts: list[str], prompt_name: str, show_progress: bool = False) -> np.ndarray:
         model = self.model
+        if self.backend == "int8":
+            prompt = self.prompts.get(prompt_name, "")
+            return np.ascontiguousarray(model.encode([prompt + t for t in texts], self.batch_size), dtype=np.float32)
         kwargs = {"prompt_name": prompt_name} if prompt_name in (model.prompts or {}) else {}
         vectors = model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,

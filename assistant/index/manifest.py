@@ -8,7 +8,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 INDEX_FORMAT = 1
-TRACKED_PACKAGES = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "langchain-text-splitters")
+TRACKED_PACKAGES = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "langchain-text-splitters",
+                    "onnxruntime")
 
 
 RECIPE_MODULES = ("index/items.py", "index/partition.py", "text/chunking.py", "text/analyzer.py",
@@ -49,10 +50,11 @@ class Manifest:
     partitions: list[str] = field(default_factory=list)
     extra_hash: str = ""
     recipe: str = field(default_factory=recipe_hash)
+    encoder: str = "float32"  # the backend the vectors were made with (int8 / float32): queries must match
 
     def identity(self) -> tuple:
         """The fields that decide staleness (not the timing or counts)."""
-        return (self.format, self.content_hash, self.extra_hash, self.model, self.recipe,
+        return (self.format, self.content_hash, self.extra_hash, self.model, self.encoder, self.recipe,
                 tuple(sorted(self.versions.items())))
 
     def save(self, path: Path) -> None:
@@ -62,4 +64,4 @@ class Manifest:
     def load(cls, path: Path) -> Manifest:
         """Read a saved manifest; fields it lacks (an older format) stay empty, so it reads as stale."""
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{"versions": {}, "recipe": "", **raw})
+        return cls(**{"versions": {}, "recipe": "", "encoder": "", **raw})

@@ -86,14 +86,14 @@ def build_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def reusable_vectors(target: Path, model: str) -> dict[str, np.ndarray]:
-    """Vectors of the keys in the index at `target`, if it was built with the same model (else none).
+def reusable_vectors(target: Path, model: str, encoder: str = "float32") -> dict[str, np.ndarray]:
+    """Vectors of the keys in the index at `target`, if built with the same model and encoder (else none).
 
     A rebuild then encodes only new or changed keys: an edited document costs its own chunks only.
     """
     try:
         old = read_manifest(target)
-        if old is None or old.model != model:
+        if old is None or old.model != model or old.encoder != encoder:
             return {}
         vectors: dict[str, np.ndarray] = {}
         for name in old.partitions:
@@ -119,7 +119,7 @@ def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analy
     keys = [k for name in sorted(groups) for item in groups[name] for k in item.keys]
     progress(f"分词 {len(keys)} 个检索键 (tokenising)…")
     tokens = [analyzer.tokens(k) for k in keys]
-    known = reusable_vectors(target, manifest.model)
+    known = reusable_vectors(target, manifest.model, manifest.encoder)
     missing = list(dict.fromkeys(k for k in keys if k not in known))
     progress(f"向量化 {len(missing)} 个新的或改过的检索键，沿用 {len(keys) - len(missing)} 个 "
              f"(encoding with {embedder.model_dir.name})…")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from assistant.knowledge.loader import cite_keys, strip_citations
 from assistant.knowledge.models import Document, Source
+
+if TYPE_CHECKING:  # imported when splitting: a server that only answers never needs LangChain (~2 s)
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", " ", ""]
 
@@ -36,6 +38,8 @@ class Chunk:
 
 def make_splitter(chunk_size: int = 400, chunk_overlap: int = 40) -> RecursiveCharacterTextSplitter:
     """Recursive splitter on paragraph, line and Chinese sentence boundaries (separator kept at the end)."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         separators=CHINESE_SEPARATORS, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
         keep_separator="end", strip_whitespace=True,

@@ -94,27 +94,36 @@ async def http_load(base: str, headers: dict, questions: list[str], concurrency:
     return {**summary_ms(samples), "errors": errors, "throughput_per_s": round(total / elapsed, 1)}
 
 
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    """Start the server in its own process and wait until /health answers."""
+    import httpx
+
+    port = free_port()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - started > 300:
+            proc.kill()
+            raise RuntimeError("server did not become ready")
+        time.sleep(0.1)
+
+
 def over_http(requests: int, memory_questions: int) -> dict:
     import httpx
     import psutil
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "BANGJIAO_DATA_DIR": str(scratch_data_dir())}
     token, pin = register_kiosk(env)
-    port = free_port()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(env)
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - started > 300:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
         session = httpx.post(f"{base}/api/session", json={"county": "涟源", "pin": pin},
                              headers={"X-Kiosk-Token": token}).json()["session"]
         headers = {"X-Kiosk-Token": token, "X-Kiosk-Session": session}
