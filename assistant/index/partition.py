@@ -32,6 +32,7 @@ class Partition:
         self.item_ids = item_ids
         self.key_item = key_item
         self.key_tokens = key_tokens
+        self.key_sets = [frozenset(t) for t in key_tokens]  # for coverage: set membership per key
         self.dense = dense
         self.bm25 = bm25
         self.keys = keys

@@ -32,6 +32,7 @@ class Query:
     tokens: tuple[str, ...]
     vector: np.ndarray
     conditions: frozenset[str] = frozenset()
+    idf: dict[str, float] | None = None  # IDF weight of each query token (global term statistics)
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,21 @@ class Candidate:
         return self.relevance
 
 
-def coverage(query_tokens: tuple[str, ...], key_tokens: list[str], stats: TermStats) -> float:
+def coverage(query_tokens: tuple[str, ...], key_tokens: list[str] | frozenset[str], stats: TermStats) -> float:
     """Share of the query's IDF weight that the key's tokens contain (0..1)."""
-    wanted = set(query_tokens)
-    if not wanted:
+    return weighted_coverage(idf_weights(query_tokens, stats), frozenset(key_tokens))
+
+
+def idf_weights(query_tokens: tuple[str, ...], stats: TermStats) -> dict[str, float]:
+    """IDF weight of each distinct query token (computed once per query)."""
+    return {t: stats.idf(t) for t in set(query_tokens)}
+
+
+def weighted_coverage(weights: dict[str, float], have: frozenset[str]) -> float:
+    total = sum(weights.values())
+    if not total:
         return 0.0
-    have = set(key_tokens)
-    total = sum(stats.idf(t) for t in wanted)
-    return sum(stats.idf(t) for t in wanted if t in have) / total
+    return sum(w for t, w in weights.items() if t in have) / total
 
 
 class HybridSearcher:
@@ -80,7 +88,8 @@ class HybridSearcher:
         expansions = self.analyzer.expand(text)
         dense_text = f"{text}（{'，'.join(expansions)}）" if expansions else text
         vector = self.embedder.encode_queries([dense_text])[0]
-        return Query(text, tuple(self.analyzer.tokens(text)), vector, self.conditions.find(dense_text))
+        tokens = tuple(self.analyzer.tokens(text))
+        return Query(text, tokens, vector, self.conditions.find(dense_text), idf_weights(tokens, self.index.stats))
 
     def item_conditions(self, item: Item) -> frozenset[str]:
         """Conditions named by what defines the item: an FAQ entry's question, a passage's own heading."""
@@ -108,7 +117,8 @@ class HybridSearcher:
     def _candidate(self, hit: Hit, part, query: Query, locality: int) -> Candidate:
         item = self.index.items[hit.item_id]
         key_rows = part.key_rows(hit.item_id)
-        cov = max((coverage(query.tokens, part.key_tokens[r], self.index.stats) for r in key_rows), default=0.0)
+        weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
+        cov = max((weighted_coverage(weights, part.key_sets[r]) for r in key_rows), default=0.0)
         if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
             vecs = np.vstack([part.dense.reconstruct(int(r)) for r in key_rows])
             hit.dense = float(np.max(vecs @ query.vector))
