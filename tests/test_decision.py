@@ -111,3 +111,9 @@ def test_offering_the_right_choice_scores_better_than_a_needless_flag_and_a_wron
     assert utility(right, offer)[0] > utility(right, no_offer)[0]
     assert utility(wrong, offer)[0] > utility(wrong, no_offer)[0] - 1  # a wrong list costs less than a wrong answer
     assert utility(wrong, offer)[0] < utility(right, offer)[0]
+
+
+def test_a_question_naming_nothing_of_the_domain_is_never_answered():
+    strong = RouteFeatures(1.2, 1.0, 0.2, confidence=9.0)
+    assert decide(features(faq=strong, domain=1), CAL).status == "answered"
+    assert decide(features(faq=strong, domain=0), CAL).status != "answered"  # "你吃饭了没" with a lucky match

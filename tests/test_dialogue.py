@@ -56,6 +56,7 @@ def test_a_complete_question_on_a_new_subject_drops_the_old_context(conditions):
 def test_an_ellipsis_with_nothing_before_it_needs_context(conditions):
     assert converse(["那我儿子呢？"], conditions)[0][1] is True
     assert converse(["去哪里办？"], conditions)[0][1] is True
+    assert converse(["那当兵呢？"], conditions)[0][1] is True  # whose? an ellipsis always refers back
     # a complete first question never needs context, even in words the slot tables do not know
     assert converse(["出去以后医保怎么办"], conditions)[0][1] is False
     assert converse(["出去了想进厂 哪里能打听到招工的信儿"], conditions)[0][1] is False

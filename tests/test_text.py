@@ -57,6 +57,11 @@ def test_long_section_is_split_on_chinese_sentences_and_pieces_inherit_citations
     assert all(p.sources[0].article == "23" for p in pieces)
 
 
+def test_clauses_separated_by_spaces_split_like_commas():
+    assert split_question("孩子能当警察不 能入党不") == ["孩子能当警察不", "能入党不"]
+    assert split_question("出去以后 医保咋整") == ["出去以后，医保咋整"]  # a clause that asks nothing stays
+
+
 def test_compound_questions_split_into_parts():
     q = normalize("我只有一个月就要释放了，我出去后怎么就业？医保怎么处理？我的事会不会影响子女入党、就业？")
     parts = split_question(q)

@@ -110,6 +110,8 @@ def decide(f: Features, c: Calibration) -> Decision:
         return Decision(FLAGGED, None, "crisis expression")
     if f.individual_case:
         return Decision(FLAGGED, None, "about the asker's own case")
+    if not f.domain_words:  # nothing of release and reintegration named: never answered automatically
+        return _unanswered(f, c)
     lacking = False
     if f.faq and f.faq.passes(c.faq):
         if not f.lacks_detail(f.faq):
@@ -121,6 +123,11 @@ def decide(f: Features, c: Calibration) -> Decision:
         lacking = True
     if lacking:
         return Decision(FLAGGED, None, "asks for an amount or contact the knowledge base does not state")
+    return _unanswered(f, c)
+
+
+def _unanswered(f: Features, c: Calibration) -> Decision:
+    """No confident answer: choices when approved entries are plausible, else flagged or out of scope."""
     if f.domain_words or f.best_relevance >= c.domain_relevance:
         n = sum(1 for r in f.offered if r >= c.suggest_relevance)
         if n:

@@ -61,7 +61,8 @@ def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
     """The question to search for `text` (whose slots are `slots`) after the context `ctx`."""
     leans = depends_on_context(slots)
     if ctx.empty:
-        return Resolution(text, False, leans and not slots.has_content)
+        # "那当兵呢？" as a first turn: whose? an ellipsis always refers back, so it is never answered blind
+        return Resolution(text, False, leans and (slots.elliptical or not slots.has_content))
     if not leans:
         return Resolution(text, False, False)  # a complete question: a new subject drops the old context
     prev, out, core = ctx.slots, ctx.question, core_of(text)

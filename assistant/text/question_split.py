@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 _SENTENCE_RE = re.compile(r"(?<=[？?！!。；;\n])")
-_CONNECTOR_RE = re.compile(r"(?:还有(?:就是)?|另外|再问一下|还想问(?:一下)?|顺便问(?:一下)?|第二个问题|其次)[，,：:]?")
+# a connector starts a new part only at the start of a clause ("还有效吗" is not "还有" + "效吗")
+_CONNECTOR_RE = re.compile(r"(?:^|(?<=[，,。？?！!；;]))(?:还有(?:就是)?|另外|再问一下|还想问(?:一下)?|顺便问(?:一下)?|"
+                           r"第二个问题|其次)[，,：:]?")
 _QUESTION_WORD_RE = re.compile(
-    r"(怎么|咋|啥|什么|吗|么|能不能|会不会|可不可以|是不是|有没有|要不要|多久|多长|几年|哪里|哪儿|去哪|找谁|如何|呢|没有|行不行|中不中)"
+    r"(怎么|咋|啥|什么|吗|么|能不能|会不会|可不可以|是不是|有没有|要不要|多久|多长|几年|哪里|哪儿|去哪|找谁|如何|呢|没有|行不行|中不中|不[？?]?$|没[？?]?$)"
 )
 MIN_PART = 4
+# people who type without punctuation separate clauses with a space: "孩子能当警察不 能入党不"
+_SPACE_BETWEEN_WORDS_RE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
 def _looks_like_question(text: str) -> bool:
@@ -19,6 +23,7 @@ def _looks_like_question(text: str) -> bool:
 def split_question(text: str) -> list[str]:
     """Parts of a (normalised) question; a single question comes back as one part."""
     pieces: list[str] = []
+    text = _SPACE_BETWEEN_WORDS_RE.sub("，", text)
     for sentence in _SENTENCE_RE.split(text):
         for chunk in _CONNECTOR_RE.split(sentence):
             chunk = chunk.strip(" ，,。；;")
