@@ -87,6 +87,22 @@ def test_a_bureau_sees_its_countys_questions_and_no_identity(world):
     assert "2000-W01 的随机样本" in sample and "没有符合条件的问题" in sample
 
 
+def test_the_bureau_sees_what_a_follow_up_meant_and_which_choice_the_asker_took(world):
+    _, runtime, c = world
+    follow = ask(runtime, "那我女儿呢？")
+    chose = ask(runtime, "医保那个事", status="suggested", items=())
+    with runtime.database.session() as s:
+        s.get(Question, follow).resolved = "我女儿以后能当兵不"
+        q = s.get(Question, chose)
+        q.offered, q.chosen = ["faq-lianyuan-medical", "faq-medical-enrol"], "faq-lianyuan-medical"
+    page = c["bureau"].get("/portal/review").text
+    assert "按“我女儿以后能当兵不”查找" in page
+    page = c["bureau"].get("/portal/review", params={"status": "suggested"}).text
+    chosen = re.search(r"选了：“([^”]+)”", page)
+    assert chosen and chosen.group(1) != "faq-lianyuan-medical"  # named by the entry's question, not its id
+    assert "给出选项" in page
+
+
 def test_right_and_refer_through_the_portal_with_audit_and_rules(world):
     _, runtime, c = world
     a, b = ask(runtime, "涟源医保去哪交"), ask(runtime, "涟源低保多少钱", items=("faq-lianyuan-dibao",))

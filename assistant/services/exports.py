@@ -17,7 +17,7 @@ from assistant.services.periods import day_after, day_start, parse_period
 from assistant.storage.models import FollowUp, Question
 
 FORMATS = ("csv", "xlsx")
-STATUS_NAMES = {"answered": "已回答", "flagged": "转司法局", "out_of_scope": "不在范围"}
+STATUS_NAMES = {"answered": "已回答", "suggested": "给出选项", "flagged": "转司法局", "out_of_scope": "不在范围"}
 HEADER = ["编号", "时间", "监狱", "终端", "户籍地", "主题", "问题（已脱敏）", "结果", "危机提醒", "没解决", "跟进编号",
           "跟进状态", "来源"]
 FOLLOWUP_HEADER = ["编号", "提出时间", "监狱", "户籍地", "主题", "问题（已脱敏）", "原因", "状态", "分组", "答复",

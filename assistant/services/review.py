@@ -46,7 +46,7 @@ from assistant.storage.models import (
 
 RIGHT, WRONG, REFER = "right", "wrong", "refer"
 VERDICT_NAMES = {RIGHT: "答得对", WRONG: "答得不对/不完整", REFER: "应该转人工"}
-STATUS_NAMES = {ANSWERED: "系统已回答", FLAGGED: "转司法局", OUT_OF_SCOPE: "不在范围"}
+STATUS_NAMES = {ANSWERED: "系统已回答", "suggested": "给出选项", FLAGGED: "转司法局", OUT_OF_SCOPE: "不在范围"}
 REVIEWABLE = frozenset({ANSWERED, OUT_OF_SCOPE})  # flagged questions are handled as follow-ups
 CORRECTION = "review"  # follow-up reason of a correction
 MAX_ROWS = 500
@@ -89,6 +89,8 @@ class ReviewRow:
     note: str = ""
     reviewer: str = ""
     reviewed_at: datetime | None = None
+    resolved: str | None = None  # what was searched, when earlier turns gave the words their meaning
+    chosen: str | None = None  # the FAQ entry the asker took among the offered choices
 
     @property
     def reviewable(self) -> bool:
@@ -130,7 +132,8 @@ def _row(q: Question, review: QuestionReview | None) -> ReviewRow:
     return ReviewRow(q.id, q.asked_at, q.text, q.status, q.topic, q.answer, tuple(q.sources or ()),
                      tuple(q.items or ()), q.unresolved, q.followup_id,
                      review.verdict if review else None, review.note if review else "",
-                     review.reviewer if review else "", review.reviewed_at if review else None)
+                     review.reviewer if review else "", review.reviewed_at if review else None,
+                     q.resolved if q.resolved and q.resolved != q.text else None, q.chosen)
 
 
 def _county_questions(region_code: str):

@@ -22,8 +22,8 @@ from assistant.services.statistics import NO_TOPIC
 
 router = APIRouter(prefix="/portal/review", include_in_schema=False)
 MAX_ID = 2**31 - 1
-STATUS_FILTERS = {"answered": review.ANSWERED, "out_of_scope": review.OUT_OF_SCOPE, "flagged": review.FLAGGED,
-                  "all": None}
+STATUS_FILTERS = {"answered": review.ANSWERED, "suggested": "suggested", "out_of_scope": review.OUT_OF_SCOPE,
+                  "flagged": review.FLAGGED, "all": None}
 _BACK_RE = re.compile(r"^/portal/review(\?[^\s#]*)?$")
 _FAQ_ID_RE = re.compile(r"^faq-[a-z0-9-]{1,70}$")
 _NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule"}
@@ -59,7 +59,7 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
                 since: Annotated[str | None, Query(max_length=20)] = None,
                 until: Annotated[str | None, Query(max_length=20)] = None,
                 topic: Annotated[str, Query(max_length=40)] = "",
-                status: Annotated[str, Query(pattern="^(answered|out_of_scope|flagged|all)$")] = "answered",
+                status: Annotated[str, Query(pattern="^(answered|suggested|out_of_scope|flagged|all)$")] = "answered",
                 unreviewed: Annotated[bool, Query()] = False,
                 q: Annotated[str, Query(max_length=100)] = "",
                 sample: Annotated[str, Query(max_length=10)] = "") -> Response:
