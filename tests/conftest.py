@@ -211,3 +211,14 @@ def portal_sign_in(app, username: str, password: str = PORTAL_PASSWORD):
     page = client.get(r.headers["location"], follow_redirects=True).text
     client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return client
+
+
+def browser_sign_in(browser, base: str, username: str, password: str):
+    """A portal page in Chromium, signed in through the login form."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/portal/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    return page

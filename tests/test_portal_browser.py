@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import SHOTS
+from conftest import SHOTS, browser_sign_in
 
 from assistant.services import followups, users
 from assistant.storage.models import FaqRecord, FollowUp, Question
@@ -24,13 +24,7 @@ def account(runtime, role: str, **scope) -> str:
 
 
 def sign_in(browser, base: str, username: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{base}/portal/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-    return page
+    return browser_sign_in(browser, base, username, PASSWORD)
 
 
 def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, browser, full_runtime, tmp_path):

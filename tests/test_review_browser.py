@@ -9,7 +9,7 @@ import os
 import uuid
 
 import pytest
-from conftest import SHOTS
+from conftest import SHOTS, browser_sign_in
 
 from assistant.services import review, users
 from assistant.services.questions import AskContext, QuestionLog
@@ -35,13 +35,7 @@ def account(runtime, role: str, display: str, **scope) -> str:
 
 
 def sign_in(browser, base: str, username: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{base}/portal/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-    return page
+    return browser_sign_in(browser, base, username, PASSWORD)
 
 
 def test_bureau_corrects_a_wrong_answer_and_refers_a_kind_of_question(server, browser, full_runtime, tmp_path):

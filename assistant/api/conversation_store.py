@@ -19,18 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.answering.models import Answer
+from assistant.answering.models import Answer, SourceRef
 
 MAX_TURNS = 10
 MAX_SESSIONS = 500
 MAX_TEXT = 4000  # characters per stored text; an answer is far shorter, the question box takes 500
-
-
-@dataclass(frozen=True)
-class StoredSource:
-    title: str
-    citation: str
-    region: str
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class Turn:
     question_id: int | None = None
     topic: str | None = None
     alert: str | None = None
-    sources: tuple[StoredSource, ...] = ()
+    sources: tuple[SourceRef, ...] = ()
     number: int = 0
     at: float = field(default_factory=time.time)
     context: Any = None  # what the follow-up resolver carries to the next turn (assistant.dialogue.resolve.Context)
@@ -54,7 +47,7 @@ def turn_from_answer(asked: str, answer: Answer) -> Turn:
     """The turn to remember for a question and the answer given (`resolved_question` where the answer has one)."""
     return Turn(asked=asked, resolved_question=getattr(answer, "resolved_question", None) or answer.question,
                 status=answer.status, answer=answer.answer, question_id=answer.question_id, topic=answer.topic,
-                alert=answer.alert, sources=tuple(StoredSource(s.title, s.citation, s.region) for s in answer.sources),
+                alert=answer.alert, sources=tuple(answer.sources),
                 context=answer.context)
 
 
