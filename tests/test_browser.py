@@ -89,7 +89,8 @@ def test_idle_timeout_clears_the_screen_and_ends_the_turn(server, browser, regis
     page.wait_for_selector("#screen-answer:not([hidden])")
     page.wait_for_selector("#screen-session:not([hidden])", timeout=8000)  # the officer opens the next turn
     assert page.is_hidden("#screen-answer") and page.input_value("#question") == ""
-    assert page.input_value("#inmate") == "" and page.input_value("#county") == ""
+    assert page.input_value("#inmate") == "" and page.input_value("#county-search") == ""
+    assert page.inner_text("#county-chosen") == ""  # the county is chosen again for the next asker
 
 
 def test_crisis_shows_care_and_reaches_the_officer_view(server, browser, registration):
@@ -139,7 +140,7 @@ def test_county_search_by_characters_initials_and_code(server, browser, registra
     base, _ = server
     with full_runtime.database.session() as s:  # this prison's inmates often come from 湘潭县
         for _ in range(3):
-            kiosks.open_session(s, kiosks.authenticate(s, registration.token), registration.pin, "430321", None)
+            kiosks.open_session(s, kiosks.authenticate(s, registration.token), "430321", None)
     page = open_kiosk(browser, base, registration)
     assert page.locator("select#county").count() == 0  # no dropdown of every county
     for query, code in (("湘潭县", "430321"), ("430321", "430321"), ("xt", "430321"), ("科尔沁", "150502")):
@@ -202,7 +203,7 @@ def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(s
     page.screenshot(path=str(SHOTS / "6-choices.png"))
     picked = choices.first.inner_text()
     choices.first.click()
-    page.wait_for_selector("#answer-choices[hidden]")
+    page.wait_for_selector("#answer-choices", state="hidden")
     assert page.inner_text("#answer-title") == "回答" and picked in page.inner_text("#answer-question")
     entry = next(s for s in offered[vague].suggestions if s.question == picked)
     assert page.inner_text("#answer-text").strip() == entry.answer.strip()

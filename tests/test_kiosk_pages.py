@@ -11,6 +11,7 @@ import pytest
 from conftest import CHROMIUM, KNOWLEDGE, serving
 from playwright.sync_api import expect
 from sqlalchemy import select
+from test_browser import pick_county
 
 from assistant.api.main import create_app
 from assistant.core.config import Settings
@@ -46,7 +47,7 @@ def registered_page(browser, base: str, reg: kiosks.Registration, idle: int | No
 
 
 def open_turn(page, reg: kiosks.Registration, county: str = "431382", inmate: str = "A-2024") -> None:
-    page.select_option("#county", county)
+    pick_county(page, county, county)
     page.fill("#inmate", inmate)
     page.fill("#pin", reg.pin)
     page.click("#open-session")
@@ -74,7 +75,7 @@ def test_idle_clear_ends_the_turn_and_the_officer_reopens_with_county_and_pin(si
     while open_sessions(runtime, reg) and time.time() < deadline:
         time.sleep(0.1)
     assert open_sessions(runtime, reg) == []  # nothing more is logged under this inmate number or county
-    assert page.input_value("#county") == "" and page.input_value("#inmate") == ""
+    assert page.input_value("#county-search") == "" and page.input_value("#inmate") == ""
     assert page.input_value("#question") == ""
     assert "重新选择户籍地" in page.inner_text("#session-error")
     page.fill("#pin", reg.pin)  # the county must be chosen again

@@ -318,7 +318,7 @@ async function endTurn() {
   state.session = null; state.county = null;
   resetAsk();
   text($("where"), ""); $("end-session").hidden = true;
-  $("county").value = ""; $("inmate").value = ""; $("pin").value = "";
+  loadRegions(); $("inmate").value = ""; $("pin").value = "";  // the county is chosen again
   text($("session-error"), "上一位的问答已结束。请民警重新选择户籍地，输入口令开始。");
   show("screen-session");
 }
