@@ -31,6 +31,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.answering.compose import saved_contact
 from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 from assistant.services.errors import InvalidError
@@ -226,11 +227,13 @@ def compact_citations(citations: Sequence[str]) -> list[str]:
     return out
 
 
-def render_fill_ins(text: str) -> str:
-    """Bureau fill-in fields as a note for the reader of a printed sheet (the field's name is kept)."""
+def render_fill_ins(text: str, regions: RegionTree | None = None) -> str:
+    """Bureau fill-in fields as the bureau's saved contact detail, or else a note for the reader of a printed sheet
+    (the field's name is kept)."""
     def note(match: re.Match[str]) -> str:
         name = match.group(1).strip()
-        return f"（{name + '：' if name else ''}{FILL_IN_NOTE}）"
+        saved = saved_contact(name, regions)
+        return saved if saved else f"（{name + '：' if name else ''}{FILL_IN_NOTE}）"
 
     return FILL_IN_RE.sub(note, text)
 
