@@ -46,7 +46,9 @@ class World:
 
 
 def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None) -> tuple[int, int]:
-    q = Question(client_id=str(uuid.uuid4()), prison=prison, kiosk=kiosk_name, region_code=HOME_COUNTY,
+    kiosk_id = s.scalar(select(Kiosk.id).where(Kiosk.name == kiosk_name, Kiosk.prison == prison))
+    q = Question(client_id=str(uuid.uuid4()), prison=prison, kiosk=kiosk_name, kiosk_id=kiosk_id,
+                 region_code=HOME_COUNTY,
                  topic="employment", text=text, status="flagged", answer="", sources=[], items=[])
     s.add(q)
     s.flush()
