@@ -56,11 +56,12 @@ class World:
     kiosk_headers: dict[str, str] = field(default_factory=dict)
 
 
-def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None,
-              kiosk_id: int | None = None) -> tuple[int, int]:
-    q = Question(client_id=str(uuid.uuid4()), prison=prison, kiosk=kiosk_name, region_code=HOME_COUNTY,
+def _question(s, text: str, prison: str, kiosk_name: str, inmate: str | None) -> tuple[int, int]:
+    kiosk_id = s.scalar(select(Kiosk.id).where(Kiosk.name == kiosk_name, Kiosk.prison == prison))
+    q = Question(client_id=str(uuid.uuid4()), prison=prison, kiosk=kiosk_name, kiosk_id=kiosk_id,
+                 region_code=HOME_COUNTY,
                  topic="employment", text=text, status="flagged", answer="", sources=[], items=[],
-                 kiosk_id=kiosk_id, offered=["faq-employment-how-to-find-job-after-release"])
+                 offered=["faq-employment-how-to-find-job-after-release"])
     s.add(q)
     s.flush()
     fu = followups.open_followup(s, q, "flagged", inmate, "kiosk")
@@ -78,8 +79,7 @@ def world(full_runtime):
         kiosk_name = f"{w.marker}终端"  # a prison's kiosk list is a home record too
         reg = kiosks.register(s, home, kiosk_name)
         w.kiosk_id = reg.kiosk_id
-        w.question_id, w.open_fu = _question(s, f"{w.marker}出去以后找工作难不难", home, kiosk_name, w.inmate,
-                                             reg.kiosk_id)
+        w.question_id, w.open_fu = _question(s, f"{w.marker}出去以后找工作难不难", home, kiosk_name, w.inmate)
         _, w.answered_fu = _question(s, f"{w.marker}刑满后开货车要什么证件呢", home, kiosk_name, w.inmate)
         followups.answer_followup(s, w.answered_fu, f"{w.marker}请到县交警大队咨询。", "bureau-setup")
         names = {}

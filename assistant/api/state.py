@@ -21,7 +21,7 @@ from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
 LOGIN_FAILURES_PER_USER = "5/15minutes"  # attempts since the last right password
-LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # attempts, right or wrong
+LOGIN_FAILURES_PER_ADDRESS = "30/15minutes"  # wrong passwords
 PIN_GUESSES_PER_KIOSK = "5/15minutes"  # officer PIN checks on one kiosk since its last right PIN
 PAIRING_TRIES_PER_ADDRESS = "10/15minutes"  # officer-view pairing attempts from one address
 PAIRING_SECONDS = 600
@@ -77,14 +77,19 @@ class ServiceState:
         return self._limiter.hit(SPEECH_RATE, "speech", str(kiosk_id))
 
     def login_attempt(self, username: str, address: str) -> bool:
-        """Count one sign-in attempt for the user name and the client address *before* the password is checked
-        (so parallel guesses are counted too); False once either has used up its allowance."""
-        user_ok = self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
-        address_ok = self._limiter.hit(self._login_per_address, "login-address", address)
-        return user_ok and address_ok
+        """Count one sign-in attempt for the user name *before* the password is checked (so parallel guesses at
+        one account are counted too); False once the user name has used up its allowance or the client address
+        has too many recent failures."""
+        if not self._limiter.test(self._login_per_address, "login-address", address):
+            return False
+        return self._limiter.hit(self._login_per_user, "login-user", username.strip().lower())
+
+    def login_failed(self, address: str) -> None:
+        """A wrong password counts against the client address (right ones do not: a shared office signs in often)."""
+        self._limiter.hit(self._login_per_address, "login-address", address)
 
     def login_succeeded(self, username: str) -> None:
-        """A right password: the user name's allowance starts afresh (the address keeps counting)."""
+        """A right password: the user name's allowance starts afresh."""
         self._limiter.clear(self._login_per_user, "login-user", username.strip().lower())
 
     def pin_attempt(self, kiosk_id: int) -> bool:

@@ -168,9 +168,9 @@ def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
           region_code: str | None = None) -> tuple[FaqRecord, FaqEntry | None]:
     """Near-duplicates become one: `other`'s question and wordings join `keep`'s paraphrases and `other` is
     withdrawn. Returns `keep` and, when it is published, its new entry to put live."""
+    keep, other = get_record(s, keep_id, region_code), get_record(s, other_id, region_code)
     if keep_id == other_id:
         raise InvalidError("不能把问答合并到它自己")
-    keep, other = get_record(s, keep_id, region_code), get_record(s, other_id, region_code)
     if keep.region_code != other.region_code:
         raise InvalidError("只能合并同一县（区）的问答")
     if WITHDRAWN in (keep.status, other.status):

@@ -63,6 +63,7 @@ def login(request: Request, state: State, username: Annotated[str, Form(max_leng
             new = users.login(s, username, password)
             audit.record(s, new.principal, "login", detail=f"from {address}")
     except ForbiddenError as exc:
+        state.login_failed(address)
         with state.runtime.database.session() as s:
             audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"from {address}")
         return _login_page(request, state, next, username, str(exc), 401)
@@ -111,6 +112,7 @@ def change_password(request: Request, state: State, who: CsrfChecked, current: A
             users.set_password(s, who.user_id, password)
             audit.record(s, who, "password_set", who.username, "own password")
     except ForbiddenError:
+        state.login_failed(address)
         return render(request, "account.html", who, status_code=403, error="当前密码不正确", title="修改密码")
     response = RedirectResponse("/portal/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/portal")

@@ -106,15 +106,19 @@ async function endSession() {
 }
 
 // ---------- device code: checked before it is kept; 重新登记 replaces a wrong or revoked one ----------
-async function tokenIsValid(token) {
+// "ok", "refused" (403: unknown or revoked) or "unknown" (server unreachable: a stored code is kept)
+async function tokenStatus(token) {
   const res = await fetch("/api/kiosk", { headers: { "X-Kiosk-Token": token } }).catch(() => null);
-  return !!res && res.ok;
+  if (!res) return "unknown";
+  return res.ok ? "ok" : (res.status === 403 ? "refused" : "unknown");
 }
 
 async function registerKiosk() {
   const t = $("reg-token").value.trim();
   if (!t) { text($("reg-error"), "请输入登记码"); return; }
-  if (!(await tokenIsValid(t))) { text($("reg-error"), "登记码不正确或终端已停用，请核对后重新输入"); return; }
+  const status = await tokenStatus(t);
+  if (status === "refused") { text($("reg-error"), "登记码不正确或终端已停用，请核对后重新输入"); return; }
+  if (status !== "ok") { text($("reg-error"), "暂时无法核对登记码，请稍后再试"); return; }
   state.token = t; localStorage.setItem("kioskToken", t);
   $("reg-token").value = ""; text($("reg-error"), "");
   show("screen-session");
@@ -340,7 +344,9 @@ async function init() {
   $("read-aloud").addEventListener("click", readAloud);
   wireCountySearch();
   await loadRegions();
-  if (state.token && !(await tokenIsValid(state.token))) showRegister("本终端的登记码无效或已停用，请民警重新登记。");
+  if (state.token && (await tokenStatus(state.token)) === "refused") {
+    showRegister("本终端的登记码无效或已停用，请民警重新登记。");
+  }
   else show(state.token ? "screen-session" : "screen-register");
   touched();
 }
