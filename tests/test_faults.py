@@ -552,7 +552,8 @@ def test_kiosk_keeps_answering_when_the_database_disappears_mid_request(service:
     assert service.state.qlog.replay() == 0
     texts = [t for t, _, _ in rows(db)]
     assert sorted(texts) == sorted(["出狱后医保怎么办", "我的减刑什么时候批", "出狱后医保去哪交", "出狱后低保怎么申请"])
-    assert count(db, FollowUp) == 1
+    flagged = sum(1 for _, status, _ in rows(db) if status == "flagged")
+    assert flagged >= 1 and count(db, FollowUp) == flagged  # one follow-up per flagged question, none lost
 
 
 @pytest.mark.slow

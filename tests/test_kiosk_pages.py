@@ -79,7 +79,7 @@ def test_idle_clear_ends_the_turn_and_the_officer_reopens_with_county_and_pin(si
     assert "重新选择户籍地" in page.inner_text("#session-error")
     page.fill("#pin", reg.pin)  # the county must be chosen again
     page.click("#open-session")
-    expect(page.locator("#session-error")).to_contain_text("户籍地不能为空")
+    expect(page.locator("#session-error")).to_contain_text("请先搜索并选定户籍地")
     assert page.is_visible("#screen-session") and open_sessions(runtime, reg) == []
     open_turn(page, reg, county="150426", inmate="")
     (session,) = open_sessions(runtime, reg)
@@ -186,7 +186,7 @@ class CannedAnswerer:
     def __init__(self, regions):
         self.regions = regions
 
-    def run(self, question: str, region_code: str):
+    def run(self, question: str, region_code: str, note: str | None = None, context=None):
         from assistant.answering.compose import render_fill_ins
         from assistant.answering.models import Answer
 
