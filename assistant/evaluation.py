@@ -61,6 +61,12 @@ def ranked_targets(results: list[PartResult]) -> list[str]:
 
 
 
+def answered_targets(results: list[PartResult]) -> list[str]:
+    """Targets (doc or FAQ ids) of the items that answered the answered parts."""
+    return [(r.faq if r.decision.route == "faq" else r.chunks)[0].item.target
+            for r in results if r.decision.status == ANSWERED]
+
+
 @dataclass
 class Report:
     n: int = 0
@@ -163,8 +169,7 @@ def evaluate(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) ->
         ranked = ranked_targets(results)
         if label.status == ANSWERED and label.expected:
             report.ranks.append(next((i for i, t in enumerate(ranked) if t in label.expected), None))
-        chosen = [(r.faq if r.decision.route == "faq" else r.chunks)[0].item.target
-                  for r in results if r.decision.status == ANSWERED]
+        chosen = answered_targets(results)
         offered = [c.item.target for r in results for c in r.suggestions]
         right = bool(chosen) and all(t in label.expected for t in chosen) if label.expected else True
         if predicted == ANSWERED and label.status != ANSWERED:
@@ -285,8 +290,7 @@ def evaluate_conversations(answerer: Answerer, regions: RegionTree,
             context = analysis.context
             results = analysis.parts
             predicted = overall_status([r.decision.status for r in results])
-            chosen = [(r.faq if r.decision.route == "faq" else r.chunks)[0].item.target
-                      for r in results if r.decision.status == ANSWERED]
+            chosen = answered_targets(results)
             right_source = bool(chosen) and all(t in turn.expected for t in chosen) if turn.expected else True
             right = predicted == ANSWERED and right_source if turn.status == ANSWERED else predicted != ANSWERED
             wrong = predicted == ANSWERED and not (turn.status == ANSWERED and right_source)

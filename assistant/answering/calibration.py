@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.answering.decision import Calibration, Features, RouteThresholds, decide
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE, SUGGESTED
-from assistant.answering.pipeline import Answerer, overall_status
+from assistant.answering.pipeline import MAX_SUGGESTIONS, Answerer, distinct_answers, overall_status
 from assistant.evaluation import Labelled, ranked_targets
 from assistant.index.search import RankingWeights
 from assistant.knowledge.regions import RegionTree
@@ -70,8 +70,6 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
         for r in analysis.parts:
             offered = tuple(c.item.target for c in r.suggestions) if r.suggestions else ()
             if not offered and r.faq:  # what would be offered if the decision offered choices
-                from assistant.answering.pipeline import MAX_SUGGESTIONS, distinct_answers
-
                 offered = tuple(c.item.target for c in distinct_answers(r.faq, MAX_SUGGESTIONS))
             parts.append(PartRow(r.features, r.faq[0].item.target if r.faq else None,
                                  r.chunks[0].item.target if r.chunks else None, offered))
