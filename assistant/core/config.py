@@ -41,6 +41,12 @@ class Settings(BaseSettings):
                     "but 3 more wrong answers in 377 before recalibration, docs/BENCHMARKS.md). Switching "
                     "rebuilds the index",
     )
+    adapt_encoder: bool = Field(
+        default=False,
+        description="adapt the default model to the knowledge base's own wordings (contrastive fine-tuning on "
+                    "CPU, a few minutes once, cached in the data dir; `assistant index build` re-adapts after "
+                    "knowledge changes). The thresholds in calibration.json were fitted on the adapted model",
+    )
     server_torch_threads: int | None = Field(
         default=1, ge=1, le=64,
         description="PyTorch threads for the encoder in `assistant serve` (empty: PyTorch's default). One thread "
