@@ -56,6 +56,18 @@ def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> None:
     kiosk.revoked_at = datetime.now(UTC)
 
 
+def list_kiosks(s: Session, prison: str | None = None) -> list[Kiosk]:
+    """Kiosks by prison and number; `prison` limits to one prison."""
+    query = select(Kiosk).order_by(Kiosk.prison, Kiosk.id)
+    if prison is not None:
+        query = query.where(Kiosk.prison == prison)
+    return list(s.scalars(query))
+
+
+def count_kiosks(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Kiosk)) or 0
+
+
 def authenticate(s: Session, token: str | None) -> Kiosk:
     """The kiosk a device token belongs to; refuses unknown and revoked tokens."""
     kiosk = s.scalar(select(Kiosk).where(Kiosk.token_hash == token_hash(token or "")))
