@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from assistant.cli.shared import County, err, region_code, resolve, runtime
-from assistant.knowledge.loader import KnowledgeError
+from assistant.knowledge.problems import KnowledgeError
 
 
 def search(question: str, county: County = "全国", k: int = 10) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from assistant.cli.shared import err, runtime
 from assistant.core.config import get_settings
-from assistant.knowledge.loader import KnowledgeError
+from assistant.knowledge.problems import KnowledgeError
 
 knowledge_app = typer.Typer(no_args_is_help=True, help="Validate the knowledge base.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the search index.")

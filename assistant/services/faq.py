@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.knowledge.loader import MIN_PARAPHRASES, validate_faq_mapping
+from assistant.knowledge.faq import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
-from assistant.knowledge.loader import MIN_PARAPHRASES
+from assistant.knowledge.faq import MIN_PARAPHRASES
 from assistant.services import audit, bureau_contacts, faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
