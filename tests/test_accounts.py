@@ -172,6 +172,12 @@ def test_cli_creates_the_first_admin_and_audits_it(tmp_path, monkeypatch):
             assert s.scalars(select(User).where(User.username == "lianyuan")).one().disabled_at is not None
             actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
         assert actions == ["user_added", "user_added", "password_set", "user_disabled"]
+        assert runner.invoke(app, ["users", "enable", "lianyuan"]).exit_code == 0
+        assert runner.invoke(app, ["users", "add", "boss", "--role", "boss", "--password-stdin"],
+                             input=PASSWORD + "\n").exit_code == 2  # not a role
+        with database.session() as s:
+            assert s.scalars(select(User).where(User.username == "lianyuan")).one().disabled_at is None
+            assert s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first().action == "user_enabled"
         with database.session() as s:
             assert users.login(s, "root", "a-brand-new-password").principal.role == "admin"
         database.dispose()

@@ -21,7 +21,8 @@ from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
 
 from assistant.answering.models import Answer, SourceRef
-from assistant.backup import BackupError, create_backup, decode_value, encode_value, restore_backup
+from assistant.backup import BackupError, create_backup, restore_backup
+from assistant.backup.archive import decode_value, encode_value
 from assistant.cli import app
 from assistant.knowledge.loader import load_knowledge
 from assistant.services import faq, kiosks

@@ -119,8 +119,11 @@ def test_logged_question_to_bureau_answer_delivery_and_export(cli_env, tmp_path:
     ok = runner.invoke(app, ["followups", "answer", str(fid), "--text", "减刑由监狱提请、法院裁定，请问刑罚执行科。",
                              "--by", "宁城县司法局", "--county", "宁城"])
     assert ok.exit_code == 0, ok.output
-    waiting = runner.invoke(app, ["followups", "prison", "赤峰监狱"])
+    waiting = runner.invoke(app, ["followups", "list", "--prison", "赤峰监狱"])
     assert "C-88" in waiting.output and "刑罚执行科" in waiting.output
+    assert runner.invoke(app, ["followups", "prison", "赤峰监狱"]).output == waiting.output  # the old spelling
+    assert runner.invoke(app, ["followups", "list"]).exit_code == 2
+    assert runner.invoke(app, ["followups", "list", "--prison", "赤峰监狱", "--state", "later"]).exit_code == 2
     assert runner.invoke(app, ["followups", "deliver", str(fid), "--by", "民警王"]).exit_code == 0
     again = runner.invoke(app, ["followups", "deliver", str(fid), "--by", "民警王"])
     assert again.exit_code == 2 and "已转交" in again.output

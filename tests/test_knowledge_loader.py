@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import KNOWLEDGE
 
-from assistant.knowledge.loader import KnowledgeError, load_knowledge
+from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.problems import KnowledgeError
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 
 

@@ -20,6 +20,7 @@ from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBase, Source
 from assistant.knowledge.regions import RegionTree
 from assistant.services.errors import InvalidError
+from assistant.services.most_asked import most_asked
 from assistant.sheets.content import (
     MISSING,
     Sheet,
@@ -97,6 +98,21 @@ def _sheet(db: Database, kb: KnowledgeBase, regions: RegionTree, *codes: str, to
 
 def _ids(sheet: Sheet) -> list[str]:
     return [e.faq_id for e in sheet.entries]
+
+
+def test_the_kiosk_topics_and_the_sheets_rank_with_one_count(db, kb, regions):
+    """services/most_asked.py serves both: a compound question naming an entry twice counts once."""
+    with db.session() as s:
+        ranked = most_asked(s, kb, regions, LIANYUAN)
+        medical = most_asked(s, kb, regions, LIANYUAN, topics=("medical_insurance",), limit=2)
+        everywhere = most_asked(s, kb, regions, None)
+    counts = {a.entry.id: a.count for a in ranked}
+    assert counts[ENROL] == 5 and NX_VISIT not in counts  # Ningxiang's entry does not apply to Lianyuan
+    sheet = _sheet(db, kb, regions, LIANYUAN, limit=50)
+    assert [(e.faq_id, e.times_asked) for e in sheet.entries] == [(a.entry.id, a.count) for a in ranked[:50]]
+    assert [a.entry.id for a in medical] == [f.id for f in (a.entry for a in ranked)
+                                             if "medical_insurance" in f.topics][:2]
+    assert len(everywhere) == len(kb.approved_faq) and all(a.count == 0 for a in everywhere)
 
 
 def test_most_asked_first_then_local_entries(db, kb, regions) -> None:

@@ -67,3 +67,8 @@ def with_contact(region: Region, saved: Bureau) -> Region:
 
 def merge_contacts(regions: Mapping[str, Region], saved: Mapping[str, Bureau]) -> dict[str, Region]:
     return {code: with_contact(region, saved[code]) if code in saved else region for code, region in regions.items()}
+
+
+def saved_row(s: Session, region_code: str) -> BureauContact | None:
+    """What the county's bureau saved (with who saved it and when), or None."""
+    return s.get(BureauContact, region_code)

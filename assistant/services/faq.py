@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.knowledge.loader import MIN_PARAPHRASES, validate_faq_mapping
+from assistant.knowledge.faq import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members
@@ -199,3 +199,23 @@ def drafts(s: Session, region_code: str | None = None) -> list[FaqRecord]:
     if region_code:
         query = query.where(FaqRecord.region_code == region_code)
     return list(s.scalars(query))
+
+
+def records(s: Session, region_code: str, status: str) -> list[FaqRecord]:
+    """The county's entries in `status`: published ones newest first, others by id."""
+    order = FaqRecord.approved_at.desc() if status == "approved" else FaqRecord.id
+    return list(s.scalars(select(FaqRecord).where(FaqRecord.region_code == region_code, FaqRecord.status == status)
+                          .order_by(order)))
+
+
+def mergeable(s: Session, record: FaqRecord) -> list[FaqRecord]:
+    """The county's other drafts and published entries `record` may be merged into."""
+    return list(s.scalars(select(FaqRecord).where(FaqRecord.region_code == record.region_code,
+                                                  FaqRecord.id != record.id,
+                                                  FaqRecord.status.in_(("draft", "approved")))
+                          .order_by(FaqRecord.id)))
+
+
+def drafted_from(s: Session, followup_ids: list[int]) -> str | None:
+    """The id of the entry drafted from one of these follow-ups (a group's members), if any."""
+    return s.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_(followup_ids)))

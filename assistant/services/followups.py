@@ -233,3 +233,20 @@ def history(s: Session, followup_id: int, region_code: Scope = None) -> list[Fol
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
     return list(fu.events)
+
+
+@dataclass(frozen=True)
+class KioskItem:
+    """A follow-up as a shared kiosk screen may show it: state and topic, no answer, no inmate data."""
+
+    id: int
+    state: str
+    topic: str | None
+    created_at: datetime
+
+
+def kiosk_followups(s: Session, kiosk_id: int, limit: int = 50) -> list[KioskItem]:
+    """The follow-ups opened from this kiosk's questions, newest first (each once)."""
+    rows = s.scalars(select(FollowUp).join(Question, Question.followup_id == FollowUp.id)
+                     .where(Question.kiosk_id == kiosk_id).order_by(FollowUp.id.desc()).limit(limit))
+    return [KioskItem(f.id, f.state, f.topic, f.created_at) for f in dict.fromkeys(rows)]

@@ -47,13 +47,27 @@ def register(s: Session, prison: str, name: str) -> Registration:
     return Registration(kiosk.id, token, pin)
 
 
-def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> None:
+def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> Kiosk:
+    """Stop a kiosk (only one of `prison`'s when given); its device code no longer works."""
     kiosk = s.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise NotFoundError(f"没有编号为 {kiosk_id} 的终端")
     if prison is not None and kiosk.prison != prison:
         raise ForbiddenError("不是本监狱的终端")
     kiosk.revoked_at = datetime.now(UTC)
+    return kiosk
+
+
+def list_kiosks(s: Session, prison: str | None = None) -> list[Kiosk]:
+    """Kiosks by prison and number; `prison` limits to one prison."""
+    query = select(Kiosk).order_by(Kiosk.prison, Kiosk.id)
+    if prison is not None:
+        query = query.where(Kiosk.prison == prison)
+    return list(s.scalars(query))
+
+
+def count_kiosks(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Kiosk)) or 0
 
 
 def authenticate(s: Session, token: str | None) -> Kiosk:

@@ -6,17 +6,20 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from assistant.answering.models import FLAGGED, Answer
 from assistant.privacy.redact import redact
 from assistant.services.errors import InvalidError, NotFoundError
 from assistant.services.followups import open_followup
+from assistant.services.periods import within
+from assistant.services.search_filter import matches
 from assistant.storage.db import Database
-from assistant.storage.models import Question, QuestionInmateLink
+from assistant.storage.models import InmateLink, Question, QuestionInmateLink
 from assistant.storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -182,3 +185,41 @@ class QuestionLog:
             if faq_id not in (q.offered or []):
                 raise InvalidError(f"问题 {question_id} 没有提供这个选项：{faq_id}")
             q.chosen = faq_id
+
+
+def region_of(s: Session, question_id: int) -> str | None:
+    """The home county a logged question was asked for (None if there is no such question)."""
+    return s.scalar(select(Question.region_code).where(Question.id == question_id))
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A crisis question for the supervising officer, with the inmate number when one was entered."""
+
+    question_id: int
+    kiosk: str
+    asked_at: datetime
+    text: str
+    inmate_number: str | None
+
+
+def crisis_alerts(s: Session, prison: str, since: datetime) -> list[Alert]:
+    """The prison's questions with a crisis alert since `since`, newest first."""
+    rows = s.execute(select(Question, InmateLink.inmate_number)
+                     .outerjoin(InmateLink, InmateLink.followup_id == Question.followup_id)
+                     .where(Question.prison == prison, Question.alert.is_not(None), Question.asked_at >= since)
+                     .order_by(Question.id.desc()))
+    return [Alert(q.id, q.kiosk, q.asked_at, q.text, number) for q, number in rows]
+
+
+def prison_questions(s: Session, prison: str, since: date | None = None, until: date | None = None,
+                     status: str | None = None, text: str | None = None, topic: str | None = None,
+                     limit: int = 200) -> list[Question]:
+    """Questions asked at `prison`, newest first, filtered by period, status, topic and text (at most `limit`)."""
+    query = within(select(Question).where(Question.prison == prison, matches(text, Question.text, Question.kiosk)),
+                   Question.asked_at, since, until)
+    if topic:
+        query = query.where(Question.topic == topic)
+    if status:
+        query = query.where(Question.status == status)
+    return list(s.scalars(query.order_by(Question.asked_at.desc(), Question.id.desc()).limit(limit)))

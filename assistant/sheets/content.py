@@ -2,14 +2,11 @@
 
 Data only; `docx_render` and `pdf_render` turn a `Sheet` into files.
 
-"Most asked": the logged questions from the county (`questions.region_code`) in the period, optionally
-only those asked at one prison, are counted per approved FAQ entry named in their `items` (the FAQ and
-passage ids the answer came from). Only entries that apply to the county count: the county's own, its
-city's, its province's and the national ones (`RegionTree.chain`), in the chosen topics. `items` holds
-ids of answered parts only, so a compound question whose other part was flagged still counts for the
-entry that answered it (the kiosk's topic list counts the same way). Entries are ranked by count, then
-the more local first; the sheet is filled up to `limit` with entries nobody asked about yet, county
-entries first, then city, province, national.
+"Most asked" is `services/most_asked.py`, the same ranking as the kiosk's topic list: the logged questions
+from the county in the period (UTC days, `until` inclusive, as the exports), optionally only those asked at
+one prison, each counted once per applicable approved FAQ entry that answered one of its parts, in the chosen
+topics. Entries are ranked by count, then the more local first; the sheet is filled up to `limit` with
+entries nobody asked about yet, county entries first, then city, province, national.
 
 Several counties give one section per county, each starting on a new page, rather than one combined
 list: an inmate reads the sheet of his own home county (户籍地), answers differ between counties, the
@@ -23,20 +20,18 @@ Bureau fill-in fields (【待填写：X】) are never dropped and never filled i
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.answering.compose import saved_contact
 from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 from assistant.services.errors import InvalidError
-from assistant.services.periods import parse_day, within
-from assistant.storage.models import Question
+from assistant.services.most_asked import most_asked
+from assistant.services.periods import parse_day
 
 TITLE = "出狱后常见问题解答"
 MISSING = "待司法局填写"
@@ -270,30 +265,6 @@ def _topic_keys(kb: KnowledgeBase, topics: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def count_asked(s: Session, region_code: str, req: SheetRequest, faq_ids: set[str]) -> Counter[str]:
-    """How many logged questions from `region_code` in the period were answered from each of `faq_ids`."""
-    # UTC days, `until` inclusive: the same convention as the exports
-    query = within(select(Question.items).where(Question.region_code == region_code), Question.asked_at,
-                   req.since, req.until)
-    if req.prison:
-        query = query.where(Question.prison == req.prison)
-    counts: Counter[str] = Counter()
-    for items in s.scalars(query):
-        counts.update(set(items or []) & faq_ids)
-    return counts
-
-
-def rank_entries(applicable: list[FaqEntry], counts: Counter[str], regions: RegionTree, limit: int
-                 ) -> list[FaqEntry]:
-    """Asked entries by count (ties: more local first, then knowledge order), then unasked, most local first."""
-    order = {f.id: i for i, f in enumerate(applicable)}
-    asked = sorted((f for f in applicable if counts[f.id]),
-                   key=lambda f: (-counts[f.id], -regions.locality(f.region), order[f.id]))
-    rest = sorted((f for f in applicable if not counts[f.id]),
-                  key=lambda f: (-regions.locality(f.region), order[f.id]))
-    return (asked + rest)[:limit]
-
-
 def _entry(number: int, f: FaqEntry, regions: RegionTree, times: int, today: date) -> SheetEntry:
     citations = tuple(dict.fromkeys(src.citation for src in f.sources))
     answer = "\n".join(p.strip() for p in render_fill_ins(f.answer, regions).splitlines() if p.strip())
@@ -310,12 +281,8 @@ def build_sheet(s: Session, kb: KnowledgeBase, regions: RegionTree, req: SheetRe
     topic_keys = _topic_keys(kb, req.topics)
     sections = []
     for region in chosen:
-        scope = {r.code for r in regions.chain(region.code)}
-        applicable = [f for f in kb.approved_faq
-                      if f.region in scope and (not topic_keys or set(f.topics) & set(topic_keys))]
-        counts = count_asked(s, region.code, req, {f.id for f in applicable})
-        ranked = rank_entries(applicable, counts, regions, req.limit)
-        entries = tuple(_entry(i, f, regions, counts[f.id], today) for i, f in enumerate(ranked, 1))
+        ranked = most_asked(s, kb, regions, region.code, topic_keys, req.limit, req.since, req.until, req.prison)
+        entries = tuple(_entry(i, a.entry, regions, a.count, today) for i, a in enumerate(ranked, 1))
         chain = [r for r in reversed(regions.chain(region.code)) if r.code != NATIONAL_CODE]
         sections.append(SheetSection(region.code, region.name, "".join(r.name for r in chain),
                                      contact_of(region), entries))

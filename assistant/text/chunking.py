@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.knowledge.loader import cite_keys, strip_citations
+from assistant.knowledge.citations import cite_keys, strip_citations
 from assistant.knowledge.models import Document, Source
 
 if TYPE_CHECKING:  # imported when splitting: a server that only answers never needs LangChain (~2 s)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.api.conversation_store import turn_from_answer
@@ -25,11 +23,11 @@ from assistant.api.schemas import (
 from assistant.api.state import PAIRING_SECONDS
 from assistant.knowledge.models import NATIONAL_CODE
 from assistant.knowledge.regions import UNKNOWN_HOME, RegionTree, UnknownRegionError
-from assistant.services import audit, kiosks
+from assistant.services import audit, followups, kiosks, questions
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
+from assistant.services.most_asked import most_asked
 from assistant.services.questions import AskContext
-from assistant.storage.models import FollowUp, InmateLink, Question
 
 router = APIRouter(prefix="/api", tags=["kiosk"])
 TOP_QUESTIONS = 6
@@ -79,22 +77,18 @@ def regions(state: State,
 def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=30)] = None) -> list[dict]:
     """Topics, each with the questions most asked in the county's scope (approved FAQ entries)."""
     runtime = state.runtime
-    chain: list[str] = []
-    counts: Counter[str] = Counter()
+    code = None
     if county:
         try:
             code = runtime.regions.resolve(county).code
         except UnknownRegionError as exc:
             raise InvalidError(str(exc)) from exc
-        chain = [r.code for r in runtime.regions.chain(code)]
-        for items in db.scalars(select(Question.items).where(Question.region_code == code)):
-            counts.update(items or [])
+    ranked = [a.entry for a in most_asked(db, runtime.kb, runtime.regions, code)]
     out = []
     for topic in runtime.kb.topics.values():
-        entries = [f for f in runtime.kb.approved_faq if topic.key in f.topics and (not chain or f.region in chain)]
-        entries.sort(key=lambda f: (-counts[f.id], -runtime.regions.locality(f.region), f.id))
+        entries = [f for f in ranked if topic.key in f.topics][:TOP_QUESTIONS]
         out.append({"key": topic.key, "name": topic.name, "description": topic.description,
-                    "questions": [{"id": f.id, "question": f.question} for f in entries[:TOP_QUESTIONS]]})
+                    "questions": [{"id": f.id, "question": f.question} for f in entries]})
     return out
 
 
@@ -205,7 +199,7 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
     if not logged.spooled:
         try:
             with state.runtime.database.session() as db:
-                region_code = db.scalar(select(Question.region_code).where(Question.id == body.question_id))
+                region_code = questions.region_of(db, body.question_id)
             bureau = state.runtime.regions.bureau_region(region_code).bureau.name or bureau
         except SQLAlchemyError:
             pass  # recorded already; only the bureau's name is missing from the message
@@ -223,11 +217,8 @@ def choice(body: ChoiceRequest, state: ReadyState, kiosk: CurrentKiosk, session:
 @router.get("/followups")
 def own_followups(db: DB, kiosk: CurrentKiosk) -> list[dict]:
     """Status of the follow-ups opened from this kiosk (no answers or inmate data on a shared screen)."""
-    rows = db.execute(select(FollowUp).join(Question, Question.followup_id == FollowUp.id)
-                      .where(Question.kiosk_id == kiosk.id)
-                      .order_by(FollowUp.id.desc()).limit(50)).scalars()
     return [{"id": f.id, "state": f.state, "state_name": STATE_NAMES[f.state], "topic": f.topic,
-             "created_at": f.created_at.isoformat()} for f in dict.fromkeys(rows)]
+             "created_at": f.created_at.isoformat()} for f in followups.kiosk_followups(db, kiosk.id)]
 
 
 @router.get("/officer/alerts")
@@ -237,12 +228,8 @@ def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
     """Crisis alerts from this prison's kiosks, newest first, for the supervising officer's view."""
     check_officer_pin(request, state, kiosk, x_officer_pin or "")
     since = datetime.now(UTC) - timedelta(hours=hours)
-    rows = db.execute(select(Question, InmateLink.inmate_number)
-                      .outerjoin(InmateLink, InmateLink.followup_id == Question.followup_id)
-                      .where(Question.prison == kiosk.prison, Question.alert.is_not(None), Question.asked_at >= since)
-                      .order_by(Question.id.desc()))
-    return [{"question_id": q.id, "kiosk": q.kiosk, "asked_at": q.asked_at.isoformat(), "text": q.text,
-             "inmate_number": number} for q, number in rows]
+    return [{"question_id": a.question_id, "kiosk": a.kiosk, "asked_at": a.asked_at.isoformat(), "text": a.text,
+             "inmate_number": a.inmate_number} for a in questions.crisis_alerts(db, kiosk.prison, since)]
 
 
 @router.post("/officer/pairing")

@@ -10,17 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
-from assistant.knowledge.loader import MIN_PARAPHRASES
+from assistant.knowledge.faq import MIN_PARAPHRASES
 from assistant.services import audit, bureau_contacts, faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
 from assistant.services.statistics import county_stats
-from assistant.storage.models import BureauContact, FaqRecord
 
 router = APIRouter(prefix="/portal/bureau", include_in_schema=False)
 QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": None}
@@ -47,7 +45,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, state: State, fol
     fu = followups.get_followup(db, followup_id)
     followups.check_region(fu, _scope(db, state, who))
     members = followups.group_members(db, fu)
-    faq_id = db.scalar(select(FaqRecord.id).where(FaqRecord.followup_id.in_([m.id for m in members])))
+    faq_id = faq.drafted_from(db, [m.id for m in members])
     return render(request, "bureau_followup.html", who, fu=fu, members=members, events=followups.bureau_history(fu),
                   faq_id=faq_id, title=f"跟进事项 {fu.id}")
 
@@ -83,11 +81,8 @@ def draft(state: State, who: BureauForm, followup_id: RecordId) -> Response:
 
 @router.get("/faq")
 def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
-    published = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
-                                                        FaqRecord.status == "approved")
-                                .order_by(FaqRecord.approved_at.desc())))
-    withdrawn = list(db.scalars(select(FaqRecord).where(FaqRecord.region_code == who.region_code,
-                                                        FaqRecord.status == faq.WITHDRAWN).order_by(FaqRecord.id)))
+    published = faq.records(db, who.region_code, "approved")
+    withdrawn = faq.records(db, who.region_code, faq.WITHDRAWN)
     return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.region_code), published=published,
                   withdrawn=withdrawn, title="本县问答")
 
@@ -125,7 +120,7 @@ def faq_merge(state: State, who: BureauForm, faq_id: FaqId, into: Annotated[str,
     return RedirectResponse(f"/portal/bureau/faq/{into.strip()}", 303)
 
 
-def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: str = "",
+def _faq_page(request: Request, who: users.Principal, record: faq.FaqRecord, error: str = "",
               status_code: int = 200) -> Response:
     topics = list(request.app.state.service.runtime.kb.topics.values())
     rows = [*record.sources, *({} for _ in range(2))]  # two empty rows to add sources
@@ -136,13 +131,10 @@ def _faq_page(request: Request, who: users.Principal, record: FaqRecord, error: 
                   title=f"问答 {record.id}")
 
 
-def _mergeable(request: Request, record: FaqRecord) -> list[FaqRecord]:
+def _mergeable(request: Request, record: faq.FaqRecord) -> list[faq.FaqRecord]:
     """The county's other drafts and published entries this one may be merged into."""
     with request.app.state.service.runtime.database.session() as s:
-        return list(s.scalars(select(FaqRecord).where(FaqRecord.region_code == record.region_code,
-                                                      FaqRecord.id != record.id,
-                                                      FaqRecord.status.in_(("draft", "approved")))
-                              .order_by(FaqRecord.id)))
+        return faq.mergeable(s, record)
 
 
 @router.get("/faq/{faq_id}")
@@ -200,7 +192,7 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
 def contact_form(request: Request, who: BureauUser, db: DB, state: State) -> Response:
     region = state.runtime.regions[who.region_code]
     return render(request, "bureau_contact.html", who, region=region, bureau=region.bureau,
-                  saved=db.get(BureauContact, who.region_code), title="本局联系方式")
+                  saved=bureau_contacts.saved_row(db, who.region_code), title="本局联系方式")
 
 
 @router.post("/contact")

@@ -6,13 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from assistant.api.deps import DB, CsrfChecked, RecordId, StaffUser, State
 from assistant.api.templating import render
 from assistant.services import audit, kiosks, users
 from assistant.services.errors import InvalidError
-from assistant.storage.models import Kiosk
 
 router = APIRouter(prefix="/portal/kiosks", include_in_schema=False)
 
@@ -25,10 +23,7 @@ def _staff(who: users.Principal) -> str | None:
 
 def _page(request: Request, who: users.Principal, db, registration: dict | None = None) -> Response:
     prison = _staff(who)
-    query = select(Kiosk).order_by(Kiosk.prison, Kiosk.id)
-    if prison is not None:
-        query = query.where(Kiosk.prison == prison)
-    return render(request, "kiosks.html", who, kiosks=list(db.scalars(query)), registration=registration,
+    return render(request, "kiosks.html", who, kiosks=kiosks.list_kiosks(db, prison), registration=registration,
                   title="终端管理")
 
 
@@ -56,6 +51,6 @@ def register(request: Request, state: State, who: CsrfChecked, name: Annotated[s
 def revoke(state: State, who: CsrfChecked, kiosk_id: RecordId) -> Response:
     scope = _staff(who)
     with state.runtime.database.session() as s:
-        kiosks.revoke(s, kiosk_id, prison=scope)
-        audit.record(s, who, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=s.get(Kiosk, kiosk_id).prison)
+        kiosk = kiosks.revoke(s, kiosk_id, prison=scope)
+        audit.record(s, who, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=kiosk.prison)
     return RedirectResponse("/portal/kiosks?done=revoked", 303)

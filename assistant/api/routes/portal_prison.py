@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from assistant.api.deps import DB, PrisonForm, PrisonUser, RecordId, State
 from assistant.api.downloads import attachment
@@ -16,9 +15,8 @@ from assistant.api.templating import render
 from assistant.knowledge.models import NATIONAL_CODE
 from assistant.services import audit, followups, kiosks
 from assistant.services.exports import STATUS_NAMES
-from assistant.services.periods import parse_period, within
-from assistant.services.search_filter import matches
-from assistant.storage.models import Question
+from assistant.services.periods import parse_period
+from assistant.services.questions import prison_questions
 
 router = APIRouter(prefix="/portal/prison", include_in_schema=False)
 PAGE_ROWS = 200
@@ -31,14 +29,7 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
               q: Annotated[str | None, Query(max_length=100)] = None,
               topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     start, end = parse_period(since, until)
-    query = within(select(Question).where(Question.prison == who.prison, matches(q, Question.text, Question.kiosk)),
-                   Question.asked_at, start, end)
-    if topic:
-        query = query.where(Question.topic == topic)
-    query = query.order_by(Question.asked_at.desc(), Question.id.desc())
-    if status:
-        query = query.where(Question.status == status)
-    rows = list(db.scalars(query.limit(PAGE_ROWS + 1)))
+    rows = prison_questions(db, who.prison, start, end, status or None, q, topic or None, PAGE_ROWS + 1)
     return render(request, "prison_questions.html", who, questions=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
                   since=since, until=until, status=status, status_names=STATUS_NAMES, q=q, topic=topic,
                   title="本监狱的提问")
