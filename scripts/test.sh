@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up; install the browser (Debian's chromium, CJK fonts, poppler for looking at PDFs) and start a local PostgreSQL for the
-# tests that need them; lint; run every test (slow ones included).
+# tests that need them; lint and type-check; run every test (slow ones included; tests/test_wheel.py builds the
+# wheel, installs it into a fresh venv and serves /kiosk from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -17,5 +18,6 @@ if [ -z "${BANGJIAO_TEST_POSTGRES_URL:-}" ]; then
   BANGJIAO_TEST_POSTGRES_URL=$(./scripts/postgres.sh)
   export BANGJIAO_TEST_POSTGRES_URL
 fi
-.venv/bin/ruff check assistant tests scripts
+.venv/bin/ruff check assistant tests scripts  # includes complexity (C90, max 15) and log-call (G) rules
+.venv/bin/mypy  # assistant/, configured in pyproject.toml
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -131,25 +131,30 @@ def _relevances(rows: list[Row], route: str) -> list[float]:
     return [getattr(p.features, route).relevance for r in rows for p in r.parts if getattr(p.features, route)]
 
 
+def _with_route(cal: Calibration, route: str, thresholds: RouteThresholds) -> Calibration:
+    """`cal` with the thresholds of `route` ("faq" or "chunk") replaced."""
+    return replace(cal, faq=thresholds) if route == "faq" else replace(cal, chunk=thresholds)
+
+
 def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
     best, best_score = base, utility(rows, base)[0]
     grid = score_grid(_relevances(rows, route))
     for rel in grid:
         for cov in COVERAGE_GRID:
             for margin in MARGIN_GRID:
-                cand = replace(base, **{route: RouteThresholds(float(rel), cov, margin)})
+                cand = _with_route(base, route, RouteThresholds(float(rel), cov, margin))
                 score = utility(rows, cand)[0]
                 if score > best_score:
                     best, best_score = cand, score
     current: RouteThresholds = getattr(best, route)
     for conf in CONFIDENCE_GRID:
-        cand = replace(best, **{route: replace(current, min_confidence=conf)})
+        cand = _with_route(best, route, replace(current, min_confidence=conf))
         score = utility(rows, cand)[0]
         if score > best_score:
             best, best_score = cand, score
     current = getattr(best, route)
     for agree in grid[current.min_relevance > grid]:
-        cand = replace(best, **{route: replace(current, min_relevance_agree=float(agree))})
+        cand = _with_route(best, route, replace(current, min_relevance_agree=float(agree)))
         score = utility(rows, cand)[0]
         if score > best_score:
             best, best_score = cand, score

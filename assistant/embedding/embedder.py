@@ -9,9 +9,12 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.embedding.batching import QueryBatcher
 
 log = logging.getLogger(__name__)
 Backend = Literal["int8", "float32"]
@@ -80,7 +83,7 @@ class Embedder:
         self._model = None
         self._lock = threading.Lock()
         self._fingerprint: str | None = None
-        self._batcher = None
+        self._batcher: QueryBatcher | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from assistant.knowledge.divisions import Change, load_divisions
@@ -274,31 +274,45 @@ class RegionTree:
                 scored[region.code] = key
 
         if q.isdigit():
-            for region in self._regions.values():
-                if region.code.startswith(q):
-                    offer(region, 0 if region.code == q else 1)
+            matches = self._code_matches(q)
         elif q.isascii():
-            for region, initials, _ in self._pinyin_table():
-                if initials.startswith(q):
-                    offer(region, 0 if initials == q else 1)
+            matches = self._pinyin_matches(q)
         else:
-            for region in self._regions.values():
-                for name in (region.name, *region.aliases):
-                    pos = name.find(q)
-                    if pos >= 0:
-                        offer(region, 0 if name == q or short_name(name) == q else (1 if pos == 0 else 2))
-                full = self.display_name(region.code)
-                if region.level == "county" and len(q) > 2 and q in full:
-                    offer(region, 1)
-            for key, changes in self._old.items():
-                for change in changes:
-                    if key == change.old_name and key.startswith(q):
-                        offer(self._regions[change.code], 3, change.old_name)
-            if not scored:  # 长沙望城 / 湖南湘潭县: a province or city, then the county
-                for region in self._candidates_quietly(q):
-                    offer(region, 0)
+            matches = self._name_matches(q)
+        for region, rank, via in matches:
+            offer(region, rank, via)
+        if not scored and not q.isascii():  # 长沙望城 / 湖南湘潭县: a province or city, then the county
+            for region in self._candidates_quietly(q):
+                offer(region, 0)
         ranked = sorted(scored.values())[:limit]
         return [(self._regions[code], via) for *_, code, via in ranked]
+
+    def _code_matches(self, q: str) -> Iterator[tuple[Region, int, str | None]]:
+        """(region, rank, None) for a division-code prefix: 0 for the whole code, 1 for a prefix."""
+        for region in self._regions.values():
+            if region.code.startswith(q):
+                yield region, 0 if region.code == q else 1, None
+
+    def _pinyin_matches(self, q: str) -> Iterator[tuple[Region, int, str | None]]:
+        """(region, rank, None) for pinyin initials of the short name: 0 for all of them, 1 for a prefix."""
+        for region, initials, _ in self._pinyin_table():
+            if initials.startswith(q):
+                yield region, 0 if initials == q else 1, None
+
+    def _name_matches(self, q: str) -> Iterator[tuple[Region, int, str | None]]:
+        """(region, rank, old name or None) for 汉字: 0 the (short) name, 1 a name prefix or part of the full name
+        (湘潭县 in 湖南省湘潭市湘潭县), 2 elsewhere in a name, 3 an old name beginning with `q`."""
+        for region in self._regions.values():
+            for name in (region.name, *region.aliases):
+                pos = name.find(q)
+                if pos >= 0:
+                    yield region, 0 if name == q or short_name(name) == q else (1 if pos == 0 else 2), None
+            if region.level == "county" and len(q) > 2 and q in self.display_name(region.code):
+                yield region, 1, None
+        for key, changes in self._old.items():
+            for change in changes:
+                if key == change.old_name and key.startswith(q):
+                    yield self._regions[change.code], 3, change.old_name
 
     def _candidates_quietly(self, key: str) -> list[Region]:
         """The regions a qualified name (city + county) names, without close-match suggestions."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,7 +111,7 @@ REVIEW_AFTER = timedelta(days=365)
 
 def as_mapping(record: FaqRecord, status: str | None = None) -> dict:
     """The record in the FAQ file format; an approved entry is reviewed on approval and due a year later."""
-    mapping = {"id": record.id, "region": record.region_code, "topics": list(record.topics),
+    mapping: dict[str, Any] = {"id": record.id, "region": record.region_code, "topics": list(record.topics),
                "status": status or record.status, "question": record.question,
                "paraphrases": list(record.paraphrases), "answer": record.answer, "sources": list(record.sources)}
     if mapping["status"] == "approved":

@@ -139,10 +139,13 @@ class QuestionLog:
     def replay(self) -> int:
         """Write spooled records to the database; returns how many were written. Never raises."""
         try:
-            return self.spool.replay(lambda r: self.write(r))
+            written = self.spool.replay(self.write)
         except OSError as exc:  # e.g. the disk is full: the spool stays as it was, replayed next time
             log.error("暂存文件无法重写，稍后重试 (spool replay failed, kept for later): %s", exc)
             return 0
+        if written:
+            log.info("暂存的 %d 条提问记录已写入数据库 (spool replayed: %d records)", written, written)
+        return written
 
     def unresolved(self, question_id: int, kiosk_id: int | None, kiosk: str, prison: str,
                    inmate_number: str | None = None) -> LogResult:

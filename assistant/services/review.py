@@ -464,11 +464,12 @@ def coverage(s: Session, region_code: str | None, since: date | None = None, unt
     fu_ids = {r.followup_id for r in rows if r.followup_id}
     fus = {f.id: f for f in s.scalars(select(FollowUp).where(FollowUp.id.in_(fu_ids)))} if fu_ids else {}
     leaders = {f.group_id or f.id for f in fus.values()}
-    published_from = set(s.scalars(select(FaqRecord.followup_id).where(FaqRecord.status == "approved",
-                                                                        FaqRecord.followup_id.is_not(None))))
-    if published_from:
+    approved_from = set(s.scalars(select(FaqRecord.followup_id).where(FaqRecord.status == "approved",
+                                                                       FaqRecord.followup_id.is_not(None))))
+    published_from: set[int] = set()
+    if approved_from:
         published_from = {f.group_id or f.id for f in s.scalars(select(FollowUp).where(
-            FollowUp.id.in_(published_from)))} & leaders
+            FollowUp.id.in_(approved_from)))} & leaders
     total: Counter[str] = Counter()
     weeks: dict[str, Counter[str]] = {}
     topics: dict[str, Counter[str]] = {}

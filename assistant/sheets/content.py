@@ -255,7 +255,8 @@ def _region(regions: RegionTree, code: str) -> Region:
 def _topic_keys(kb: KnowledgeBase, topics: tuple[str, ...]) -> tuple[str, ...]:
     """Topic keys (employment) or display names (就业) → keys; unknown → InvalidError listing the valid ones."""
     by_name = {t.name: t.key for t in kb.topics.values()}
-    keys, unknown = [], []
+    keys: list[str] = []
+    unknown: list[str] = []
     for t in topics:
         key = t if t in kb.topics else by_name.get(t)
         (keys if key else unknown).append(key or t)

@@ -73,7 +73,7 @@ class Database:
         self.url = url
         if migrate:
             upgrade(url)
-        elif sqlite_path(url) is not None and sqlite_path(url).exists():
+        elif (path := sqlite_path(url)) is not None and path.exists():
             make_private(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

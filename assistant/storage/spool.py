@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from assistant.storage.files import open_private, private_dir
 
@@ -25,7 +26,7 @@ class Spool:
         self._lock = threading.Lock()
 
     @contextmanager
-    def _locked(self) -> Iterator[object]:
+    def _locked(self) -> Iterator[IO[str]]:
         """The spool file opened for appending and exclusively locked (re-opened if a replay swapped it)."""
         if not self.path.parent.is_dir():
             private_dir(self.path.parent)
@@ -67,7 +68,7 @@ class Spool:
                 continue  # a line torn by a crash mid-write: the rest is still replayed
         return out
 
-    def replay(self, write: Callable[[dict], None]) -> int:
+    def replay(self, write: Callable[[dict], object]) -> int:
         """Write every pending record; records whose write fails stay in the spool. Returns how many left it.
 
         If the spool cannot be rewritten (disk full) it is left as it was: records already written are

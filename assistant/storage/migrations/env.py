@@ -32,7 +32,10 @@ def atomic_sqlite_ddl(engine: Engine) -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: sqlalchemy.url is not set (assistant.storage.db.alembic_config sets it)")
+    engine = make_engine(url)
     if engine.dialect.name == "sqlite":
         atomic_sqlite_ddl(engine)
     with engine.connect() as connection:
