@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from sqlalchemy import Date, DateTime, LargeBinary, Numeric, Time
 
@@ -196,7 +197,7 @@ def _read_archive(archive: Path, staging: Path) -> Manifest:
                 if name != MANIFEST:
                     raise BackupError("备份文件开头没有 manifest.json，不是帮教问答的备份")
                 try:
-                    manifest = parse_manifest(json.loads(tar.extractfile(member).read()))
+                    manifest = parse_manifest(json.loads(_member(tar, member).read()))
                 except ValueError as exc:
                     raise BackupError(f"备份清单 manifest.json 已损坏：{exc}") from exc
                 continue
@@ -207,7 +208,7 @@ def _read_archive(archive: Path, staging: Path) -> Manifest:
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             digest = hashlib.sha256()
-            source = tar.extractfile(member)
+            source = _member(tar, member)
             with open(target, "wb") as handle:
                 while chunk := source.read(1 << 20):
                     digest.update(chunk)
@@ -239,3 +240,11 @@ def _check_table_file(path: Path, entry: TableEntry) -> None:
             rows += 1
     if rows != entry.rows:
         raise BackupError(f"{entry.member} 有 {rows} 行，清单记载 {entry.rows} 行")
+
+
+def _member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    """A regular file's contents (anything else in a backup is refused)."""
+    handle = tar.extractfile(member)
+    if handle is None:
+        raise BackupError(f"备份文件中的条目不是普通文件：{member.name}")
+    return handle

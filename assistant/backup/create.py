@@ -84,13 +84,16 @@ def create_backup(database_url: str, knowledge_dir: Path | None, spool_path: Pat
         if sqlite_file is not None and not sqlite_file.exists():
             if not missing_database_ok:
                 raise BackupError(f"数据库文件不存在：{sqlite_file}")
-            tables, revision, dialect = [], None, "sqlite"
+            tables: list[TableEntry] = []
+            revision: str | None = None
+            dialect: str | None = "sqlite"
         else:
             tables, revision, dialect = _dump_database(database_url, staging_dir)
         knowledge = {}
         contents = {}
-        for rel in knowledge_files(Path(knowledge_dir)) if knowledge_dir is not None else []:
-            data = (Path(knowledge_dir) / rel).read_bytes()
+        root = Path(knowledge_dir or ".")
+        for rel in knowledge_files(root) if knowledge_dir is not None else []:
+            data = (root / rel).read_bytes()
             knowledge[rel], contents[rel] = sha(data), data
         spool_data = spool_path.read_bytes() if spool_path and spool_path.is_file() else b""
         manifest = Manifest(datetime.now(UTC).isoformat(timespec="seconds"), dialect, revision, tuple(tables),

@@ -119,7 +119,9 @@ def eval_command(
     follow-ups answered right, context-free ellipsis answered, topic switches right.
     """
     from assistant.evaluation import (
+        ConversationReport,
         LabelError,
+        Report,
         evaluate,
         evaluate_conversations,
         is_conversation_file,
@@ -132,7 +134,8 @@ def eval_command(
             conversations = read_conversations(file)
         except LabelError as exc:
             raise err(str(exc), 2) from exc
-        report, rows = evaluate_conversations(rt.answerer, rt.regions, conversations)
+        conv_report, rows = evaluate_conversations(rt.answerer, rt.regions, conversations)
+        report: Report | ConversationReport = conv_report
     else:
         report, rows = evaluate(rt.answerer, rt.regions, _labels(file))
     if details:

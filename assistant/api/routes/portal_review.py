@@ -70,17 +70,17 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
     start, end = parse_period(since, until)
     f = review.ReviewFilter(start, end, topic or None, STATUS_FILTERS[status], unreviewed, q.strip())
     if sample:
-        rows, more = review.weekly_sample(db, who.region_code, sample), False
+        rows, more = review.weekly_sample(db, who.county, sample), False
         groups = [review.ReviewGroup((r,)) for r in rows]
     else:
-        rows, more = review.review_rows(db, who.region_code, f)
+        rows, more = review.review_rows(db, who.county, f)
         groups = review.group_rows(rows)
     faq_id = request.query_params.get("faq", "")
     return render(request, "review_list.html", who, groups=groups, rows=rows, more=more, since=since, until=until,
                   topic=topic, status=status, unreviewed=unreviewed, q=q, sample=sample,
                   week=review.current_week(), topics=list(topics.values()), no_topic=NO_TOPIC,
                   status_names=review.STATUS_NAMES, verdict_names=review.VERDICT_NAMES,
-                  crises=review.withheld_crises(db, who.region_code, f),
+                  crises=review.withheld_crises(db, who.county, f),
                   back=_list_url(request),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
                   item_title=_titles(state),
@@ -135,7 +135,7 @@ def _titles(state) -> dict[str, str]:
 
 @router.get("/rules")
 def rules(request: Request, who: BureauUser, db: DB, state: State) -> Response:
-    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.region_code),
+    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.county),
                   item_title=_titles(state), notice=_notice(request), title="转人工规则")
 
 
@@ -154,6 +154,6 @@ def coverage(request: Request, who: CurrentUser, db: DB, state: State,
     """Review coverage: a bureau sees its county; the admin sees every county (per county and in total)."""
     users.require_role(who, users.BUREAU, users.ADMIN)
     start, end = parse_period(since, until)
-    figures = review.coverage(db, who.region_code if who.role == users.BUREAU else None, start, end)
+    figures = review.coverage(db, who.county if who.role == users.BUREAU else None, start, end)
     return render(request, "review_coverage.html", who, cov=figures, since=since, until=until,
                   all_counties=who.role == users.ADMIN, item_title=_titles(state), title="审核统计")
