@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from sqlalchemy import (
     Connection,
@@ -289,14 +290,13 @@ def create_backup(database_url: str, knowledge_dir: Path | None, spool_path: Pat
         if sqlite_file is not None and not sqlite_file.exists():
             if not missing_database_ok:
                 raise BackupError(f"数据库文件不存在：{sqlite_file}")
-            tables, revision, dialect = [], None, "sqlite"
+            tables: list[TableEntry] = []
+            revision, dialect = None, "sqlite"
         else:
             tables, revision, dialect = _dump_database(database_url, staging_dir)
-        knowledge = {}
-        contents = {}
-        for rel in knowledge_files(Path(knowledge_dir)) if knowledge_dir is not None else []:
-            data = (Path(knowledge_dir) / rel).read_bytes()
-            knowledge[rel], contents[rel] = _sha(data), data
+        contents = ({rel: (Path(knowledge_dir) / rel).read_bytes() for rel in knowledge_files(Path(knowledge_dir))}
+                    if knowledge_dir is not None else {})
+        knowledge = {rel: _sha(data) for rel, data in contents.items()}
         spool_data = spool_path.read_bytes() if spool_path and spool_path.is_file() else b""
         manifest = Manifest(datetime.now(UTC).isoformat(timespec="seconds"), dialect, revision, tuple(tables),
                             knowledge, _sha(spool_data) if spool_data.strip() else None)
@@ -319,7 +319,7 @@ def create_backup(database_url: str, knowledge_dir: Path | None, spool_path: Pat
     return parse_manifest(manifest.to_json())
 
 
-def _dump_database(url: str, staging: Path) -> tuple[list[TableEntry], str | None, str | None]:
+def _dump_database(url: str, staging: Path) -> tuple[list[TableEntry], str | None, str]:
     engine = make_engine(url)
     try:
         with _snapshot(engine) as conn:
@@ -348,6 +348,14 @@ def read_archive(archive: Path, staging: Path) -> Manifest:
         raise BackupError(f"备份文件已损坏或不完整，未恢复任何数据：{archive}（{exc}）") from exc
 
 
+def _member_file(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    """The contents of a regular-file member (the caller has checked `member.isfile()`)."""
+    source = tar.extractfile(member)
+    if source is None:
+        raise BackupError(f"备份文件中的条目无法读取：{member.name}")
+    return source
+
+
 def _read_archive(archive: Path, staging: Path) -> Manifest:
     manifest: Manifest | None = None
     seen: set[str] = set()
@@ -362,7 +370,7 @@ def _read_archive(archive: Path, staging: Path) -> Manifest:
                 if name != MANIFEST:
                     raise BackupError("备份文件开头没有 manifest.json，不是帮教问答的备份")
                 try:
-                    manifest = parse_manifest(json.loads(tar.extractfile(member).read()))
+                    manifest = parse_manifest(json.loads(_member_file(tar, member).read()))
                 except ValueError as exc:
                     raise BackupError(f"备份清单 manifest.json 已损坏：{exc}") from exc
                 continue
@@ -373,7 +381,7 @@ def _read_archive(archive: Path, staging: Path) -> Manifest:
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             digest = hashlib.sha256()
-            source = tar.extractfile(member)
+            source = _member_file(tar, member)
             with open(target, "wb") as handle:
                 while chunk := source.read(1 << 20):
                     digest.update(chunk)
