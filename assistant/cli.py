@@ -250,7 +250,9 @@ def eval_command(
     follow-ups answered right, context-free ellipsis answered, topic switches right.
     """
     from assistant.evaluation import (
+        ConversationReport,
         LabelError,
+        Report,
         evaluate,
         evaluate_conversations,
         is_conversation_file,
@@ -258,6 +260,7 @@ def eval_command(
     )
 
     runtime = _runtime()
+    report: Report | ConversationReport
     if file.exists() and is_conversation_file(file):
         try:
             conversations = read_conversations(file)
