@@ -47,13 +47,14 @@ def register(s: Session, prison: str, name: str) -> Registration:
     return Registration(kiosk.id, token, pin)
 
 
-def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> None:
+def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> Kiosk:
     kiosk = s.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise NotFoundError(f"没有编号为 {kiosk_id} 的终端")
     if prison is not None and kiosk.prison != prison:
         raise ForbiddenError("不是本监狱的终端")
     kiosk.revoked_at = datetime.now(UTC)
+    return kiosk
 
 
 def authenticate(s: Session, token: str | None) -> Kiosk:

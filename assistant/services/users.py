@@ -54,6 +54,20 @@ class Principal:
         return self.region_code or self.prison or ""
 
     @property
+    def county(self) -> str:
+        """The county code of a bureau account (the bureau role is given only with one)."""
+        if not self.region_code:
+            raise ForbiddenError("此账号没有绑定县（市、区）")
+        return self.region_code
+
+    @property
+    def home_prison(self) -> str:
+        """The prison of a prison-staff account (the prison role is given only with one)."""
+        if not self.prison:
+            raise ForbiddenError("此账号没有绑定监狱")
+        return self.prison
+
+    @property
     def role_name(self) -> str:
         return ROLE_NAMES.get(self.role, self.role)
 

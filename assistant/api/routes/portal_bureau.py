@@ -39,7 +39,7 @@ def queue(request: Request, who: BureauUser, db: DB, state_: State,
           topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     groups = followups.bureau_queue(db, _scope(db, state_, who), QUEUE_STATES[state], q, topic or None)
     return render(request, "bureau_queue.html", who, groups=groups, state=state, q=q, topic=topic,
-                  title="待跟进的问题", withheld=followups.withheld_count(db, who.region_code))
+                  title="待跟进的问题", withheld=followups.withheld_count(db, who.county))
 
 
 @router.get("/followups/{followup_id}")
@@ -198,7 +198,7 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
 
 @router.get("/contact")
 def contact_form(request: Request, who: BureauUser, db: DB, state: State) -> Response:
-    region = state.runtime.regions[who.region_code]
+    region = state.runtime.regions[who.county]
     return render(request, "bureau_contact.html", who, region=region, bureau=region.bureau,
                   saved=db.get(BureauContact, who.region_code), title="本局联系方式")
 
@@ -210,19 +210,19 @@ def contact_save(state: State, who: BureauForm, name: Annotated[str, Form(max_le
     """Save the county's contact details and put them live on the kiosks and sheets at once."""
     runtime = state.runtime
     with runtime.database.session() as s:
-        row = bureau_contacts.save_contact(s, who.region_code, {"name": name, "phone": phone, "address": address,
+        row = bureau_contacts.save_contact(s, who.county, {"name": name, "phone": phone, "address": address,
                                                                 "hours": hours}, who.username)
-        audit.record(s, who, "contact_updated", who.region_code,
+        audit.record(s, who, "contact_updated", who.county,
                      f"{row.name or ''} | {row.phone or ''} | {row.address or ''} | {row.hours or ''}")
-        saved = bureau_contacts.saved_contacts(s)[who.region_code]
-    runtime.publish_contact(who.region_code, saved)
+        saved = bureau_contacts.saved_contacts(s)[who.county]
+    runtime.publish_contact(who.county, saved)
     return RedirectResponse("/portal/bureau/contact?done=contact_saved", 303)
 
 
 @router.get("/knowledge")
 def knowledge(request: Request, who: BureauUser, state: State) -> Response:
     today = datetime.now(UTC).date()
-    rows = by_urgency(county_knowledge(state.runtime.kb, who.region_code), today)
+    rows = by_urgency(county_knowledge(state.runtime.kb, who.county), today)
     states = [r.state(today) for r in rows]
     return render(request, "bureau_knowledge.html", who, rows=rows, today=today, overdue=states.count("overdue"),
                   soon=states.count("soon"), title="本县知识库")

@@ -56,6 +56,6 @@ def register(request: Request, state: State, who: CsrfChecked, name: Annotated[s
 def revoke(state: State, who: CsrfChecked, kiosk_id: RecordId) -> Response:
     scope = _staff(who)
     with state.runtime.database.session() as s:
-        kiosks.revoke(s, kiosk_id, prison=scope)
-        audit.record(s, who, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=s.get(Kiosk, kiosk_id).prison)
+        revoked = kiosks.revoke(s, kiosk_id, prison=scope)
+        audit.record(s, who, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=revoked.prison)
     return RedirectResponse("/portal/kiosks?done=revoked", 303)

@@ -46,10 +46,10 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
 
 @router.get("/deliveries")
 def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
-    items = followups.prison_queue(db, who.prison, followups.ANSWERED)
-    unknown = [i for i in followups.prison_queue(db, who.prison, followups.OPEN) if i.region_code == NATIONAL_CODE]
+    items = followups.prison_queue(db, who.home_prison, followups.ANSWERED)
+    unknown = [i for i in followups.prison_queue(db, who.home_prison, followups.OPEN) if i.region_code == NATIONAL_CODE]
     return render(request, "prison_deliveries.html", who, items=items, unknown=unknown, title="待转交的答复",
-                  crises=followups.prison_crises(db, who.prison))
+                  crises=followups.prison_crises(db, who.home_prison))
 
 
 @router.post("/followups/{followup_id}/deliver")
@@ -65,7 +65,7 @@ def sheets_form(request: Request, who: PrisonUser, state: State, db: DB) -> Resp
     """The counties offered: the prison's inmates' home counties (most frequent first) and the listed ones —
     not all 2,851; any other county can be added by its code in the download URL (county=…)."""
     runtime = state.runtime
-    homes = [c for c in kiosks.home_counts(db, who.prison) if c in runtime.regions and runtime.regions.is_home(c)]
+    homes = [c for c in kiosks.home_counts(db, who.home_prison) if c in runtime.regions and runtime.regions.is_home(c)]
     listed = [r.code for r in runtime.regions.listed() if r.level == "county"]
     counties = [runtime.regions[c] for c in dict.fromkeys([*homes, *listed]) if c != NATIONAL_CODE]
     return render(request, "prison_sheets.html", who, counties=counties, topics=list(runtime.kb.topics.values()),

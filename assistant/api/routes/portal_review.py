@@ -70,17 +70,17 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
     start, end = parse_period(since, until)
     f = review.ReviewFilter(start, end, topic or None, STATUS_FILTERS[status], unreviewed, q.strip())
     if sample:
-        rows, more = review.weekly_sample(db, who.region_code, sample), False
+        rows, more = review.weekly_sample(db, who.county, sample), False
         groups = [review.ReviewGroup((r,)) for r in rows]
     else:
-        rows, more = review.review_rows(db, who.region_code, f)
+        rows, more = review.review_rows(db, who.county, f)
         groups = review.group_rows(rows)
     faq_id = request.query_params.get("faq", "")
     return render(request, "review_list.html", who, groups=groups, rows=rows, more=more, since=since, until=until,
                   topic=topic, status=status, unreviewed=unreviewed, q=q, sample=sample,
                   week=review.current_week(), topics=list(topics.values()), no_topic=NO_TOPIC,
                   status_names=review.STATUS_NAMES, verdict_names=review.VERDICT_NAMES,
-                  crises=review.withheld_crises(db, who.region_code, f),
+                  crises=review.withheld_crises(db, who.county, f),
                   back=_list_url(request),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
                   item_title=_titles(state),
@@ -135,7 +135,7 @@ def _titles(state) -> dict[str, str]:
 
 @router.get("/rules")
 def rules(request: Request, who: BureauUser, db: DB, state: State) -> Response:
-    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.region_code),
+    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.county),
                   item_title=_titles(state), notice=_notice(request), title="转人工规则")
 
 
