@@ -183,3 +183,13 @@ def test_cli_creates_the_first_admin_and_audits_it(tmp_path, monkeypatch):
         database.dispose()
     finally:
         get_settings.cache_clear()
+
+
+def test_a_bureau_or_prison_account_without_its_binding_is_refused_not_passed_on():
+    bureau = users.Principal(1, "ly", "涟源市司法局", users.BUREAU, None, "431382")
+    prison = users.Principal(2, "yb", "雁北监狱", users.PRISON, "雁北监狱", None)
+    assert bureau.county == "431382" and prison.home_prison == "雁北监狱"
+    with pytest.raises(ForbiddenError):
+        _ = prison.county
+    with pytest.raises(ForbiddenError):
+        _ = bureau.home_prison

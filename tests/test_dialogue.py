@@ -95,3 +95,21 @@ def test_conditions_found_in_colloquial_words(conditions):
     assert conditions.find("坐过牢能考驾照吗") == frozenset()
     assert missing_conditions(frozenset({"醉驾"}), frozenset()) == {"醉驾"}
     assert missing_conditions(frozenset({"醉驾"}), frozenset({"醉驾"})) == frozenset()
+
+
+def test_short_procedural_follow_ups_in_colloquial_words(conditions):
+    out = converse(["释放证明弄丢了 补办得找谁", "到哪补"], conditions)
+    assert out[1] == ("释放证明到哪补", False)
+    out = converse(["想领失业金", "咋审"], conditions)
+    assert out[1][0] == "失业金咋审"
+    out = converse(["判了缓刑要去社矫", "这期间能出省不"], conditions)
+    assert out[1][0] == "社矫这期间能出省不"
+    out = converse(["丢了判决书", "批下来要多少天"], conditions)
+    assert out[1][0] == "判决书批下来要多少天"
+
+
+def test_a_new_job_in_colloquial_words_replaces_the_old_one(conditions):
+    out = converse(["有前科能当会计不", "那开个体店呢"], conditions)
+    assert out[1][0] == "有前科能开个体店不"
+    out = converse(["有前科能当会计不", "当导游呢"], conditions)
+    assert out[1][0] == "有前科能当导游不"

@@ -22,7 +22,7 @@ def source_checkout(root: Path = REPO_ROOT) -> bool:
 def default_dir(name: str) -> Path:
     """`data` or `knowledge`: in the source tree when running from it, else in the current directory (the
     deployment's folder; BANGJIAO_DATA_DIR / BANGJIAO_KNOWLEDGE_DIR point elsewhere)."""
-    return (REPO_ROOT if source_checkout() else Path.cwd()) / name
+    return (REPO_ROOT if source_checkout(REPO_ROOT) else Path.cwd()) / name
 
 
 class Settings(BaseSettings):

@@ -55,16 +55,16 @@ class Principal:
 
     @property
     def county(self) -> str:
-        """The county a bureau user is bound to (the role's dependency guarantees one)."""
+        """The county code of a bureau account (the bureau role is given only with one)."""
         if not self.region_code:
-            raise PermissionError("not bound to a county")
+            raise ForbiddenError("此账号没有绑定县（市、区）")
         return self.region_code
 
     @property
-    def prison_name(self) -> str:
-        """The prison a prison-staff user is bound to (the role's dependency guarantees one)."""
+    def home_prison(self) -> str:
+        """The prison of a prison-staff account (the prison role is given only with one)."""
         if not self.prison:
-            raise PermissionError("not bound to a prison")
+            raise ForbiddenError("此账号没有绑定监狱")
         return self.prison
 
     @property
