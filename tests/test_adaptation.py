@@ -84,3 +84,31 @@ def test_adapted_model_is_cached_kept_across_restarts_and_retrained_on_request(
     assert current_model(tmp_path / "base", "fp", more, cache, retrain=True) == second and len(calls) == 2
     (cache / POINTER).write_text("{broken")
     assert read_pointer(cache, "fp") is None
+
+
+@pytest.mark.slow
+def test_training_runs_and_pulls_wordings_towards_their_question(embedder, tmp_path: Path):
+    """A few steps of the real trainer on real entries: the saved model loads, keeps its prompts and full length,
+    and a trained wording ends closer to its own question than the base model put it."""
+    from conftest import KNOWLEDGE
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.knowledge.loader import load_knowledge
+
+    entries = [e for e in load_knowledge(KNOWLEDGE).approved_faq if e.topics and e.topics[0] == "driving"][:6]
+    triplets = training_triplets(entries)[:48]
+    recipe = Recipe(batch_size=8, learning_rate=1e-4)
+    base_dir = embedder.model_dir
+    stats = adaptation.train(base_dir, triplets, tmp_path / "adapted", recipe)
+    assert stats["seconds"] > 0 and stats["loss"] > 0
+    base = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
+    tuned = SentenceTransformer(str(tmp_path / "adapted"), device="cpu", local_files_only=True)
+    assert tuned.prompts == base.prompts and tuned.max_seq_length == base.max_seq_length
+
+    def closeness(model) -> float:
+        q = model.encode([t.anchor for t in triplets], prompt_name="query", normalize_embeddings=True)
+        p = model.encode([t.positive for t in triplets], prompt_name="passage", normalize_embeddings=True)
+        n = model.encode([t.negative for t in triplets], prompt_name="passage", normalize_embeddings=True)
+        return float(((q * p).sum(1) - (q * n).sum(1)).mean())
+
+    assert closeness(tuned) > closeness(base)

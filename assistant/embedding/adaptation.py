@@ -155,8 +155,8 @@ def train(base_dir: Path, triplets: list[Triplet], out_dir: Path, recipe: Recipe
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers, MultiDatasetBatchSamplers
     from transformers.utils import logging as hf_logging
 
     started = time.perf_counter()
