@@ -152,7 +152,8 @@ def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk, full_run
     with full_runtime.database.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target == f"kiosk:{kiosk.kiosk_id}")
                                                 .order_by(AuditEvent.id))]
-    assert actions == ["kiosk_session_opened", "kiosk_pin_failed", "kiosk_session_ended"]  # PIN actions audited
+    assert actions == ["kiosk_registered",  # the service audits the fixture's registration too
+                       "kiosk_session_opened", "kiosk_pin_failed", "kiosk_session_ended"]  # PIN actions audited
 
 
 def test_revoked_kiosk_is_refused_and_openapi_is_served(client, kiosk, full_runtime):

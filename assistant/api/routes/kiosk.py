@@ -23,7 +23,7 @@ from assistant.api.schemas import (
 from assistant.api.state import PAIRING_SECONDS
 from assistant.knowledge.models import NATIONAL_CODE
 from assistant.knowledge.regions import UNKNOWN_HOME, RegionTree, UnknownRegionError
-from assistant.services import audit, followups, kiosks, questions
+from assistant.services import followups, kiosks, questions
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.most_asked import most_asked
@@ -104,16 +104,14 @@ def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, p
     address = request.client.host if request.client else "unknown"
     if not state.pin_attempt(kiosk.id):
         with state.runtime.database.session() as s:
-            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_locked", f"kiosk:{kiosk.id}", f"from {address}",
-                         scope=kiosk.prison)
+            kiosks.pin_refused(s, kiosk, address, locked=True)
         raise ThrottledError("民警口令错误次数太多，已锁定 15 分钟 "
                              "(too many wrong officer PINs, locked for 15 minutes)")
     try:
         kiosks.check_pin(kiosk, pin)
     except ForbiddenError:
         with state.runtime.database.session() as s:
-            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_failed", f"kiosk:{kiosk.id}", f"from {address}",
-                         scope=kiosk.prison)
+            kiosks.pin_refused(s, kiosk, address, locked=False)
         raise
     state.pin_succeeded(kiosk.id)
 
@@ -125,8 +123,6 @@ def open_session(request: Request, body: SessionRequest, state: State, db: DB, k
     check_officer_pin(request, state, kiosk, body.pin)
     token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
     state.conversations.clear_kiosk(kiosk.id)  # earlier sessions of the kiosk ended: their turns go
-    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
-                 scope=kiosk.prison)
     name = UNKNOWN_HOME if region.code == NATIONAL_CODE else state.runtime.regions.display_name(region.code)
     return {"session": token, "county": {"code": region.code, "name": name}, "kiosk": kiosk.name}
 
@@ -152,7 +148,6 @@ def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk:
     check_officer_pin(request, state, kiosk, body.pin)
     ended = kiosks.end_session(db, kiosk)
     state.conversations.clear_kiosk(kiosk.id)
-    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return {"ended": ended}
 
 
@@ -162,8 +157,6 @@ def end_turn(state: State, db: DB, kiosk: CurrentKiosk,
     """The asker's turn ends (the page cleared itself after a while without a touch): this session only, no PIN
     needed; the officer opens the next one with the county and the PIN."""
     ended = kiosks.end_own_session(db, kiosk, x_kiosk_session)
-    if ended:
-        audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_idle", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     state.last_known_good.forget(("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")))
     return {"ended": ended}
 
