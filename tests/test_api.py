@@ -146,7 +146,7 @@ def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk, full_run
                                                       else "000000"}).status_code == 403
     alerts = client.get("/api/officer/alerts", headers={"X-Kiosk-Token": kiosk.token, "X-Officer-Pin": kiosk.pin})
     assert crisis["question_id"] in [a["question_id"] for a in alerts.json()]
-    ended = client.request("DELETE", "/api/session", json={"pin": kiosk.pin}, headers={"X-Kiosk-Token": kiosk.token})
+    ended = client.delete("/api/session", headers={"X-Kiosk-Token": kiosk.token, "X-Officer-Pin": kiosk.pin})
     assert ended.json()["ended"] == 1
     assert client.post("/api/ask", json={"question": "医保"}, headers=headers).status_code == 403
     with full_runtime.database.session() as s:
