@@ -26,5 +26,19 @@ class Principal:
         return self.region_code or self.prison or ""
 
     @property
+    def county(self) -> str:
+        """The county a bureau user is bound to (the role's dependency guarantees one)."""
+        if not self.region_code:
+            raise PermissionError("not bound to a county")
+        return self.region_code
+
+    @property
+    def prison_name(self) -> str:
+        """The prison a prison-staff user is bound to (the role's dependency guarantees one)."""
+        if not self.prison:
+            raise PermissionError("not bound to a prison")
+        return self.prison
+
+    @property
     def role_name(self) -> str:
         return ROLE_NAMES.get(self.role, self.role)

@@ -205,7 +205,8 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
         try:
             with state.runtime.database.session() as db:
                 region_code = questions.region_of(db, body.question_id)
-            bureau = state.runtime.regions.bureau_region(region_code).bureau.name or bureau
+            if region_code:
+                bureau = state.runtime.regions.bureau_region(region_code).bureau.name or bureau
         except SQLAlchemyError:
             pass  # recorded already; only the bureau's name is missing from the message
     return {"followup_id": logged.followup_id,

@@ -27,7 +27,7 @@ MAX_PARAPHRASES = 30
 
 def _scope(s, state, who) -> set[str]:
     """The follow-up regions this bureau takes up (a listed city bureau: also its counties without an account)."""
-    return routing.bureau_scope(s, state.runtime.regions, who.region_code)
+    return routing.bureau_scope(s, state.runtime.regions, who.county)
 
 
 @router.get("/queue")
@@ -37,7 +37,7 @@ def queue(request: Request, who: BureauUser, db: DB, state_: State,
           topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     groups = followups.bureau_queue(db, _scope(db, state_, who), QUEUE_STATES[state], q, topic or None)
     return render(request, "bureau_queue.html", who, groups=groups, state=state, q=q, topic=topic,
-                  title="待跟进的问题", withheld=followups.withheld_count(db, who.region_code))
+                  title="待跟进的问题", withheld=followups.withheld_count(db, who.county))
 
 
 @router.get("/followups/{followup_id}")
@@ -70,15 +70,15 @@ def close(state: State, who: BureauForm, followup_id: RecordId, note: Annotated[
 @router.post("/followups/{followup_id}/draft")
 def draft(state: State, who: BureauForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
-        faq_id = faq.draft_from_followup(s, state.runtime.kb, followup_id, who, region_code=who.region_code).id
+        faq_id = faq.draft_from_followup(s, state.runtime.kb, followup_id, who, region_code=who.county).id
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}", 303)
 
 
 @router.get("/faq")
 def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
-    published = faq.records(db, who.region_code, "approved")
-    withdrawn = faq.records(db, who.region_code, faq.WITHDRAWN)
-    return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.region_code), published=published,
+    published = faq.records(db, who.county, "approved")
+    withdrawn = faq.records(db, who.county, faq.WITHDRAWN)
+    return render(request, "bureau_faq.html", who, drafts=faq.drafts(db, who.county), published=published,
                   withdrawn=withdrawn, title="本县问答")
 
 
@@ -86,7 +86,7 @@ def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
 def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
     """Edit a published entry: back to draft (off the kiosks at once) until it is approved again."""
     with state.runtime.database.session() as s:
-        faq.reopen(s, faq_id, who.region_code, by=who)
+        faq.reopen(s, faq_id, who.county, by=who)
     state.runtime.unpublish_faq(faq_id)
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
 
@@ -95,7 +95,7 @@ def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
 def faq_withdraw(state: State, who: BureauForm, faq_id: FaqId,
                  note: Annotated[str, Form(max_length=500)] = "") -> Response:
     with state.runtime.database.session() as s:
-        faq.withdraw(s, faq_id, who.region_code, by=who, note=note)
+        faq.withdraw(s, faq_id, who.county, by=who, note=note)
     state.runtime.unpublish_faq(faq_id)
     return RedirectResponse("/portal/bureau/faq", 303)
 
@@ -105,7 +105,7 @@ def faq_merge(state: State, who: BureauForm, faq_id: FaqId, into: Annotated[str,
     """Merge this entry into `into`: its wordings become paraphrases there, and this one is withdrawn."""
     runtime = state.runtime
     with runtime.database.session() as s:
-        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.region_code, by=who)
+        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.county, by=who)
     runtime.unpublish_faq(faq_id)
     if entry is not None:
         runtime.publish_faq(entry)
@@ -131,7 +131,7 @@ def _mergeable(request: Request, record: faq.FaqRecord) -> list[faq.FaqRecord]:
 
 @router.get("/faq/{faq_id}")
 def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: FaqId) -> Response:
-    return _faq_page(request, who, faq.get_record(db, faq_id, who.region_code))
+    return _faq_page(request, who, faq.get_record(db, faq_id, who.county))
 
 
 def clean_lines(text: str) -> list[str]:
@@ -160,19 +160,19 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
     if not question.strip() or not answer.strip():
         raise InvalidError("标准问题和答复都不能为空")
     with runtime.database.session() as s:
-        record = faq.get_record(s, faq_id, who.region_code)
+        record = faq.get_record(s, faq_id, who.county)
         sources = record.sources if src_title is None else faq.sources_from_form(
             list(record.sources), src_title, src_kind or [], src_article or [], src_version or [])
-        faq.update_draft(s, faq_id, who.region_code, by=who, question=question.strip(), answer=answer.strip(),
+        faq.update_draft(s, faq_id, who.county, by=who, question=question.strip(), answer=answer.strip(),
                          paraphrases=clean_lines(paraphrases), topics=list(topics or []), sources=sources)
     if action == "save":
         return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
     try:
         with runtime.database.session() as s:
-            entry = faq.approve(s, runtime.kb, faq_id, who, who.region_code)
+            entry = faq.approve(s, runtime.kb, faq_id, who, who.county)
     except (InvalidError, ForbiddenError) as exc:
         with runtime.database.session() as s:
-            record = faq.get_record(s, faq_id, who.region_code)
+            record = faq.get_record(s, faq_id, who.county)
         return _faq_page(request, who, record, f"草稿已保存，但还不能发布：{exc}", 422)
     runtime.publish_faq(entry)
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=published", 303)
@@ -180,9 +180,9 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
 
 @router.get("/contact")
 def contact_form(request: Request, who: BureauUser, db: DB, state: State) -> Response:
-    region = state.runtime.regions[who.region_code]
+    region = state.runtime.regions[who.county]
     return render(request, "bureau_contact.html", who, region=region, bureau=region.bureau,
-                  saved=bureau_contacts.saved_row(db, who.region_code), title="本局联系方式")
+                  saved=bureau_contacts.saved_row(db, who.county), title="本局联系方式")
 
 
 @router.post("/contact")
@@ -192,17 +192,17 @@ def contact_save(state: State, who: BureauForm, name: Annotated[str, Form(max_le
     """Save the county's contact details and put them live on the kiosks and sheets at once."""
     runtime = state.runtime
     with runtime.database.session() as s:
-        bureau_contacts.save_contact(s, who.region_code, {"name": name, "phone": phone, "address": address,
+        bureau_contacts.save_contact(s, who.county, {"name": name, "phone": phone, "address": address,
                                                           "hours": hours}, who)
-        saved = bureau_contacts.saved_contacts(s)[who.region_code]
-    runtime.publish_contact(who.region_code, saved)
+        saved = bureau_contacts.saved_contacts(s)[who.county]
+    runtime.publish_contact(who.county, saved)
     return RedirectResponse("/portal/bureau/contact?done=contact_saved", 303)
 
 
 @router.get("/knowledge")
 def knowledge(request: Request, who: BureauUser, state: State) -> Response:
     today = datetime.now(UTC).date()
-    rows = by_urgency(county_knowledge(state.runtime.kb, who.region_code), today)
+    rows = by_urgency(county_knowledge(state.runtime.kb, who.county), today)
     states = [r.state(today) for r in rows]
     return render(request, "bureau_knowledge.html", who, rows=rows, today=today, overdue=states.count("overdue"),
                   soon=states.count("soon"), title="本县知识库")

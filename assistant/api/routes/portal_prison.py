@@ -29,7 +29,7 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
               q: Annotated[str | None, Query(max_length=100)] = None,
               topic: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     start, end = parse_period(since, until)
-    rows = prison_questions(db, who.prison, start, end, status or None, q, topic or None, PAGE_ROWS + 1)
+    rows = prison_questions(db, who.prison_name, start, end, status or None, q, topic or None, PAGE_ROWS + 1)
     return render(request, "prison_questions.html", who, questions=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
                   since=since, until=until, status=status, status_names=STATUS_NAMES, q=q, topic=topic,
                   title="本监狱的提问")
@@ -37,16 +37,16 @@ def questions(request: Request, who: PrisonUser, db: DB, since: Annotated[str | 
 
 @router.get("/deliveries")
 def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
-    items = followups.prison_queue(db, who.prison, followups.ANSWERED)
-    unknown = [i for i in followups.prison_queue(db, who.prison, followups.OPEN) if i.region_code == NATIONAL_CODE]
+    items = followups.prison_queue(db, who.prison_name, followups.ANSWERED)
+    unknown = [i for i in followups.prison_queue(db, who.prison_name, followups.OPEN) if i.region_code == NATIONAL_CODE]
     return render(request, "prison_deliveries.html", who, items=items, unknown=unknown, title="待转交的答复",
-                  crises=followups.prison_crises(db, who.prison))
+                  crises=followups.prison_crises(db, who.prison_name))
 
 
 @router.post("/followups/{followup_id}/deliver")
 def deliver(state: State, who: PrisonForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
-        followups.deliver_followup(s, followup_id, who, prison=who.prison)
+        followups.deliver_followup(s, followup_id, who, prison=who.prison_name)
     return RedirectResponse("/portal/prison/deliveries?done=delivered", 303)
 
 
@@ -55,7 +55,7 @@ def sheets_form(request: Request, who: PrisonUser, state: State, db: DB) -> Resp
     """The counties offered: the prison's inmates' home counties (most frequent first) and the listed ones —
     not all 2,851; any other county can be added by its code in the download URL (county=…)."""
     runtime = state.runtime
-    homes = [c for c in kiosks.home_counts(db, who.prison) if c in runtime.regions and runtime.regions.is_home(c)]
+    homes = [c for c in kiosks.home_counts(db, who.prison_name) if c in runtime.regions and runtime.regions.is_home(c)]
     listed = [r.code for r in runtime.regions.listed() if r.level == "county"]
     counties = [runtime.regions[c] for c in dict.fromkeys([*homes, *listed]) if c != NATIONAL_CODE]
     return render(request, "prison_sheets.html", who, counties=counties, topics=list(runtime.kb.topics.values()),
