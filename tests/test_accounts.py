@@ -85,8 +85,7 @@ def test_sessions_are_new_on_each_sign_in_and_end_on_logout_idle_or_disable(db):
 
 def test_audit_rows_record_actor_scope_and_action(db):
     with db.session() as s:
-        user = users.add_user(s, "bureau1", PASSWORD, "bureau", region_code="150426")
-        who = users.principal(user)
+        who = users.Principal(1, "bureau1", "县司法局", "bureau", None, "150426")  # no account row: its audit too
         audit.record(s, who, "followup_answered", "followup:7", "答复内容")
         audit.record(s, "cli:root", "kiosk_registered", "kiosk:1", scope="雁北监狱")
     with db.session() as s:
@@ -94,6 +93,42 @@ def test_audit_rows_record_actor_scope_and_action(db):
         assert [(e.actor, e.role, e.scope, e.action) for e in rows] == [
             ("cli:root", "", "雁北监狱", "kiosk_registered"), ("bureau1", "bureau", "150426", "followup_answered")]
         assert [e.action for e in audit.events(s, scope="150426")] == ["followup_answered"]
+
+
+def test_command_line_changes_show_in_the_scope_they_touch(tmp_path, monkeypatch):
+    """The services audit their own changes: a kiosk revoked or an account disabled from the command line is in
+    that prison's (county's) audit view, as it is when done in the portal."""
+    from assistant.core.config import get_settings
+    from assistant.services import kiosks
+
+    monkeypatch.setenv("BANGJIAO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BANGJIAO_KNOWLEDGE_DIR", str(KNOWLEDGE))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        registered = runner.invoke(app, ["kiosks", "register", "--prison", "雁北监狱", "--name", "教育室1号"])
+        assert registered.exit_code == 0, registered.output
+        database = Database(get_settings().database_url, migrate=False)
+        with database.session() as s:
+            kiosk_id = kiosks.list_kiosks(s, "雁北监狱")[0].id
+            portal_admin = users.Principal(99, "admin", "管理员", users.ADMIN, None, None)
+            other = kiosks.register(s, "雁北监狱", "阅览室", by=portal_admin).kiosk_id
+            kiosks.revoke(s, other, by=portal_admin)
+        assert runner.invoke(app, ["kiosks", "revoke", str(kiosk_id)]).exit_code == 0
+        county = runner.invoke(app, ["users", "add", "lianyuan", "--role", "bureau", "--county", "涟源",
+                                     "--password-stdin"], input=PASSWORD + "\n")
+        assert county.exit_code == 0, county.output
+        assert runner.invoke(app, ["users", "disable", "lianyuan"]).exit_code == 0
+        with database.session() as s:
+            prison = [(e.action, e.target, e.actor.startswith("cli:")) for e in audit.events(s, scope="雁北监狱")]
+            lianyuan = [e.action for e in audit.events(s, scope="431382")]
+        database.dispose()
+        assert prison == [("kiosk_revoked", f"kiosk:{kiosk_id}", True), ("kiosk_revoked", f"kiosk:{other}", False),
+                          ("kiosk_registered", f"kiosk:{other}", False),
+                          ("kiosk_registered", f"kiosk:{kiosk_id}", True)]
+        assert lianyuan == ["user_disabled", "user_added"]
+    finally:
+        get_settings.cache_clear()
 
 
 def add(s, text: str, status: str, when: datetime, region: str = "431382", topic: str | None = "pension",

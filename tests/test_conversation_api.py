@@ -128,7 +128,7 @@ def test_idle_clear_and_session_end_wipe_the_history(client, kiosk):
     assert client.get("/api/conversation", headers=headers).json()["turns"] == []
     assert client.get("/api/speech", headers=headers).status_code == 404
     ask(client, headers, "出狱后低保怎么申请")
-    assert client.request("DELETE", "/api/session", json={"pin": kiosk.pin},
-                          headers={"X-Kiosk-Token": kiosk.token}).status_code == 200
+    assert client.delete("/api/session", headers={"X-Kiosk-Token": kiosk.token,
+                                                  "X-Officer-Pin": kiosk.pin}).status_code == 200
     again = open_session(client, kiosk)
     assert client.get("/api/conversation", headers=again).json()["turns"] == []

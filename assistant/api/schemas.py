@@ -26,10 +26,6 @@ class SessionRequest(BaseModel):
     pin: str = Field(pattern=r"^\d{6}$", description="民警口令（6 位数字）")
 
 
-class PinRequest(BaseModel):
-    pin: str = Field(pattern=r"^\d{6}$")
-
-
 class PairRequest(BaseModel):
     code: str = Field(pattern=r"^\d{6}$", description="配对码（终端上显示的 6 位数字）")
     pin: str = Field(pattern=r"^\d{6}$")
@@ -85,3 +81,119 @@ class AskResponse(BaseModel):
     suggestions: list[SuggestionOut] = []
     resolved_question: str = ""
     turn: int | None = None  # number of this turn in the kiosk session (read-aloud, the take-away slip)
+
+
+class RegionOut(BaseModel):
+    """A region for the county picker; `full_name` and `old_name` come with county-level units and search hits."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    aliases: list[str]
+    bureau: Bureau
+    full_name: str | None = None
+    old_name: str | None = Field(default=None, description="搜索时用旧地名找到的，这是那个旧地名")
+
+
+class TopicQuestion(BaseModel):
+    id: str
+    question: str
+
+
+class TopicOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    questions: list[TopicQuestion] = Field(description="本地最常问的已发布问答（最多 6 条）")
+
+
+class KioskOut(BaseModel):
+    id: int
+    name: str
+    prison: str
+
+
+class CountyOut(BaseModel):
+    code: str
+    name: str
+
+
+class SessionOut(BaseModel):
+    session: str = Field(description="本次问答的会话令牌（X-Kiosk-Session）")
+    county: CountyOut
+    kiosk: str
+
+
+class EndedOut(BaseModel):
+    ended: int = Field(description="结束了几个会话")
+
+
+class FeedbackOut(BaseModel):
+    followup_id: int | None
+    message: str
+
+
+class ChoiceOut(BaseModel):
+    question_id: int
+    chosen: str
+
+
+class FollowupOut(BaseModel):
+    """A follow-up as a shared kiosk screen may show it: no answer, no inmate data."""
+
+    id: int
+    state: str
+    state_name: str
+    topic: str | None
+    created_at: str
+
+
+class AlertOut(BaseModel):
+    question_id: int
+    kiosk: str
+    asked_at: str
+    text: str
+    inmate_number: str | None
+
+
+class PairingOut(BaseModel):
+    code: str = Field(description="终端上显示的 6 位配对码")
+    expires_in: int = Field(description="有效秒数")
+    kiosk: str
+
+
+class PairOut(BaseModel):
+    token: str = Field(description="终端登记码")
+    kiosk: str
+
+
+class SlipBureau(BaseModel):
+    name: str
+    phone: str
+    address: str
+    hours: str
+
+
+class SlipTurn(BaseModel):
+    number: int
+    question: str
+    status: str
+    answer: str
+    applies: str
+    sources: list[str]
+
+
+class ConversationOut(BaseModel):
+    """The take-away slip: no inmate number, no names, no crisis turns."""
+
+    title: str
+    date: str
+    county: CountyOut
+    bureau: SlipBureau
+    notes: list[str]
+    turns: list[SlipTurn]
+
+
+class ClearedOut(BaseModel):
+    cleared: bool

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.shared import Role, audit, err, region_code, service
+from assistant.cli.shared import Role, cli_actor, err, region_code, service
 
 users_app = typer.Typer(no_args_is_help=True, help="Portal accounts (admin, prison staff, bureau staff).")
 kiosks_app = typer.Typer(no_args_is_help=True, help="Registered kiosk devices.")
@@ -21,9 +21,7 @@ def kiosks_register(prison: Annotated[str, typer.Option(help="监狱名称")],
     from assistant.services.kiosks import register
 
     def run(rt, s):
-        reg = register(s, prison, name)
-        audit(s, "", "kiosk_registered", f"kiosk:{reg.kiosk_id}", name, scope=prison)
-        return reg
+        return register(s, prison, name, by=cli_actor())
     reg = service(run)
     typer.echo(f"终端 #{reg.kiosk_id} 已登记。\n终端登记码（在终端上输入一次）：{reg.token}\n"
                f"民警口令（开启/结束问答用）：{reg.pin}\n请妥善保管，系统不再显示。")
@@ -35,8 +33,7 @@ def kiosks_revoke(kiosk_id: int) -> None:
     from assistant.services.kiosks import revoke
 
     def run(rt, s):
-        revoke(s, kiosk_id)
-        audit(s, "", "kiosk_revoked", f"kiosk:{kiosk_id}")
+        revoke(s, kiosk_id, by=cli_actor())
     service(run)
     typer.echo(f"终端 #{kiosk_id} 已停用")
 
@@ -80,17 +77,15 @@ def users_add(username: str,
               county: Annotated[str | None, typer.Option(help="县（区）名称或代码（bureau 账号必填）")] = None,
               password_stdin: PasswordStdin = False) -> None:
     """Create a portal account, e.g. the first admin: assistant users add admin --role admin."""
-    from assistant.services.users import add_user, principal
+    from assistant.services.users import add_user
 
     password = _read_password(password_stdin)
 
     def run(rt, s):
         code = region_code(rt, county) if county else None
         counties = [r.code for r in rt.regions.bindable()]
-        user = add_user(s, username, password, role.value, name, prison, code, known_regions=counties)
-        scope = principal(user).scope
-        audit(s, "", "user_added", user.username, f"{role.value} {scope}", scope=scope)
-        return user
+        return add_user(s, username, password, role.value, name, prison, code, known_regions=counties,
+                        by=cli_actor())
     user = service(run)
     typer.echo(f"已新建账号 {user.username}（{role.value}）。登录地址：/portal/login")
 
@@ -116,8 +111,7 @@ def users_password(username: str, password_stdin: PasswordStdin = False) -> None
 
     def run(rt, s):
         user = get_by_username(s, username)
-        set_password(s, user.id, password)
-        audit(s, "", "password_set", user.username)
+        set_password(s, user.id, password, by=cli_actor())
     service(run)
     typer.echo(f"账号 {username} 的密码已重设")
 
@@ -127,8 +121,7 @@ def _set_disabled(username: str, disabled: bool) -> None:
 
     def run(rt, s):
         user = get_by_username(s, username)
-        set_disabled(s, user.id, disabled)
-        audit(s, "", "user_disabled" if disabled else "user_enabled", user.username)
+        set_disabled(s, user.id, disabled, by=cli_actor())
     service(run)
 
 

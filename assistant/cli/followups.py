@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.shared import Actor, State, Status, audit, err, region_code, service
+from assistant.cli.shared import Actor, State, Status, cli_actor, err, region_code, service
 
 followups_app = typer.Typer(no_args_is_help=True, help="Bureau and prison follow-up work.")
 faq_app = typer.Typer(no_args_is_help=True, help="FAQ entries made from bureau answers.")
@@ -76,8 +76,7 @@ def followups_answer(followup_id: int, text: Annotated[str, typer.Option("--text
 
     def run(rt, s):
         code = region_code(rt, county) if county else None
-        ids = answer_followup(s, followup_id, text, by, code)
-        audit(s, by, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {text[:500]}")
+        ids = answer_followup(s, followup_id, text, cli_actor(by), code)
         typer.echo(f"已答复 {len(ids)} 个问题：{', '.join(f'#{i}' for i in ids)}")
     service(run)
 
@@ -89,8 +88,7 @@ def followups_deliver(followup_id: int, by: Actor,
     from assistant.services.followups import deliver_followup
 
     def run(rt, s):
-        deliver_followup(s, followup_id, by, prison)
-        audit(s, by, "followup_delivered", f"followup:{followup_id}")
+        deliver_followup(s, followup_id, cli_actor(by), prison)
     service(run)
     typer.echo(f"#{followup_id} 已转交")
 
@@ -101,8 +99,7 @@ def followups_close(followup_id: int, by: Actor, note: str = "") -> None:
     from assistant.services.followups import close_followup
 
     def run(rt, s):
-        close_followup(s, followup_id, by, note)
-        audit(s, by, "followup_closed", f"followup:{followup_id}", note)
+        close_followup(s, followup_id, cli_actor(by), note)
     service(run)
     typer.echo(f"#{followup_id} 已关闭")
 
@@ -116,10 +113,9 @@ def faq_draft(followup_id: int, by: Actor,
     from assistant.services.faq import draft_from_followup
 
     def run(rt, s):
-        record = draft_from_followup(s, rt.kb, followup_id, by, question=question,
+        record = draft_from_followup(s, rt.kb, followup_id, cli_actor(by), question=question,
                                      paraphrases=list(paraphrase) if paraphrase else None,
                                      topics=list(topic) if topic else None)
-        audit(s, by, "faq_drafted", record.id, f"from followup {followup_id}")
         typer.echo(f"已生成问答草稿 {record.id}（{len(record.paraphrases)} 种问法）")
     service(run)
 
@@ -132,8 +128,7 @@ def faq_approve(faq_id: str, by: Actor) -> None:
     started = time.perf_counter()
 
     def run(rt, s):
-        entry = approve(s, rt.kb, faq_id, by)
-        audit(s, by, "faq_approved", faq_id, entry.question[:200])
+        entry = approve(s, rt.kb, faq_id, cli_actor(by))
         return rt, entry
     rt, entry = service(run)
     rt.publish_faq(entry)

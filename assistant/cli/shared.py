@@ -92,10 +92,8 @@ def service(fn):
         raise err(f"错误：{exc}", 2) from exc
 
 
-def audit(s, by: str, action: str, target: str = "", detail: str = "", scope: str | None = None) -> None:
-    """Changes made from the command line are audited too, as cli:<user>."""
+def cli_actor(by: str = "") -> str:
+    """Who acts from the command line: cli:<--by>, or cli:<the operating-system user> (the services audit it)."""
     import getpass
 
-    from assistant.services.audit import record
-
-    record(s, f"cli:{by or getpass.getuser()}", action, target, detail, scope)
+    return f"cli:{by or getpass.getuser()}"

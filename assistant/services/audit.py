@@ -1,4 +1,8 @@
-"""The audit log: one row for every change, written in the same transaction as the change."""
+"""The audit log: one row for every change, written in the same transaction as the change.
+
+The service function that makes a change records it (it takes the actor): callers never write audit rows
+themselves, so the command line, the portal and the kiosk record the same action the same way.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.services.periods import within
+from assistant.services.principal import Principal
 from assistant.services.search_filter import matches
-from assistant.services.users import Principal
 from assistant.storage.models import AuditEvent
 
 ACTION_NAMES = {
@@ -28,7 +32,24 @@ ACTION_NAMES = {
 }
 
 
-def record(s: Session, who: Principal | str, action: str, target: str = "", detail: str = "",
+SYSTEM = "system"  # changes made by scripts and set-up code, not by a person
+
+# Who acts: a signed-in user, or a name such as "cli:root" (command line) or "kiosk:3" (a kiosk).
+Actor = Principal | str
+
+
+def actor_name(who: Actor) -> str:
+    """The name stored with the change itself (e.g. a follow-up event's actor)."""
+    return who.username if isinstance(who, Principal) else who
+
+
+def scope_of(who: Actor, own: str | None) -> str | None:
+    """The scope of an audit row: a signed-in user's own scope (their county or prison), otherwise the scope of
+    the record changed (`own`), so that command-line changes show in that county's or prison's audit view."""
+    return None if isinstance(who, Principal) else own
+
+
+def record(s: Session, who: Actor, action: str, target: str = "", detail: str = "",
            scope: str | None = None) -> AuditEvent:
     """Add an audit row for `action` by `who` (a signed-in user, or a name such as 'cli:root')."""
     if isinstance(who, Principal):

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.knowledge.models import FILL_IN_RE, Bureau, Region
+from assistant.services import audit
+from assistant.services.audit import Actor, actor_name, scope_of
 from assistant.services.errors import InvalidError
 from assistant.storage.models import BureauContact
 
@@ -40,17 +42,21 @@ def clean_contact(values: Mapping[str, str | None]) -> dict[str, str | None]:
     return out
 
 
-def save_contact(s: Session, region_code: str, values: Mapping[str, str | None], actor: str) -> BureauContact:
-    """Store the bureau's contact details for its county (all four fields; empty ones mean "not filled in")."""
+def save_contact(s: Session, region_code: str, values: Mapping[str, str | None], actor: Actor) -> BureauContact:
+    """Store the bureau's contact details for its county (all four fields; empty ones mean "not filled in");
+    audited."""
     fields = clean_contact(values)
     row = s.get(BureauContact, region_code)
     if row is None:
-        row = BureauContact(region_code=region_code, updated_by=actor)
+        row = BureauContact(region_code=region_code, updated_by=actor_name(actor))
         s.add(row)
     for key, value in fields.items():
         setattr(row, key, value)
-    row.updated_by = actor
+    row.updated_by = actor_name(actor)
     row.updated_at = datetime.now(UTC)
+    audit.record(s, actor, "contact_updated", region_code,
+                 f"{row.name or ''} | {row.phone or ''} | {row.address or ''} | {row.hours or ''}",
+                 scope=scope_of(actor, region_code))
     return row
 
 

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from assistant.knowledge.faq import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
+from assistant.services import audit
+from assistant.services.audit import SYSTEM, Actor, actor_name, scope_of
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members
 from assistant.storage.models import FaqRecord
@@ -22,7 +24,7 @@ def bureau_source(bureau_name: str, followup_id: int, when: date) -> dict:
             "note": "由户籍地司法局在帮教问答中答复并审核发布"}
 
 
-def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: str,
+def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: Actor,
                         region_code: str | None = None, question: str | None = None,
                         paraphrases: list[str] | None = None, topics: list[str] | None = None) -> FaqRecord:
     """One step: the answered follow-up (and its group's wordings as paraphrases) becomes a draft entry."""
@@ -42,9 +44,11 @@ def draft_from_followup(s: Session, kb: KnowledgeBase, followup_id: int, actor: 
         question=question, paraphrases=list(dict.fromkeys(v.strip() for v in variants if v.strip())),
         answer=fu.answer, sources=[bureau_source(region.bureau.name or f"{region.name}司法局", fu.id,
                                                  datetime.now(UTC).date())],
-        followup_id=fu.id, created_by=actor)
+        followup_id=fu.id, created_by=actor_name(actor))
     s.add(record)
     s.flush()
+    audit.record(s, actor, "faq_drafted", record.id, f"from followup {followup_id}",
+                 scope=scope_of(actor, fu.region_code))
     return record
 
 
@@ -84,8 +88,9 @@ def sources_from_form(existing: list[dict], titles: list[str], kinds: list[str],
     return out
 
 
-def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fields) -> FaqRecord:
-    """Edit a draft's question, paraphrases, answer, topics or sources."""
+def update_draft(s: Session, faq_id: str, region_code: str | None = None, *, by: Actor = SYSTEM,
+                 **fields) -> FaqRecord:
+    """Edit a draft's question, paraphrases, answer, topics or sources (audited)."""
     record = get_record(s, faq_id, region_code)
     if record.status != "draft":
         raise StateError(f"问答 {faq_id} 已发布，不能再修改草稿")
@@ -94,6 +99,7 @@ def update_draft(s: Session, faq_id: str, region_code: str | None = None, **fiel
             raise InvalidError(f"不能修改字段 {key}")
         if value is not None:
             setattr(record, key, value)
+    audit.record(s, by, "faq_edited", faq_id, scope=scope_of(by, record.region_code))
     return record
 
 
@@ -130,8 +136,8 @@ def validate_record(kb: KnowledgeBase, record: FaqRecord, status: str) -> FaqEnt
     return entry
 
 
-def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code: str | None = None) -> FaqEntry:
-    """Publish a draft. The caller puts the returned entry into the index (see Runtime.publish_faq)."""
+def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: Actor, region_code: str | None = None) -> FaqEntry:
+    """Publish a draft (audited). The caller puts the returned entry into the index (see Runtime.publish_faq)."""
     record = get_record(s, faq_id, region_code)
     if record.status == "approved":
         raise StateError(f"问答 {faq_id} 已经发布")
@@ -139,34 +145,38 @@ def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code:
         raise InvalidError(f"发布前请至少补充 {MIN_PARAPHRASES} 种口语问法（现在 {len(record.paraphrases)} 种）")
     entry = validate_record(kb, record, "approved")  # approving is reviewing: dated today, due in a year
     record.status = "approved"
-    record.approved_by = actor
+    record.approved_by = actor_name(actor)
     record.approved_at = datetime.now(UTC)
+    audit.record(s, actor, "faq_approved", faq_id, entry.question[:200], scope=scope_of(actor, record.region_code))
     return entry
 
 
 WITHDRAWN = "withdrawn"  # off the kiosks and sheets, kept (with its audit trail) as history
 
 
-def reopen(s: Session, faq_id: str, region_code: str | None = None) -> FaqRecord:
-    """A published entry goes back to draft to be edited; it is off the kiosks until approved again."""
+def reopen(s: Session, faq_id: str, region_code: str | None = None, *, by: Actor = SYSTEM) -> FaqRecord:
+    """A published entry goes back to draft to be edited; it is off the kiosks until approved again (audited)."""
     record = get_record(s, faq_id, region_code)
     if record.status != "approved":
         raise StateError(f"问答 {faq_id} 不是已发布的问答")
     record.status, record.approved_by, record.approved_at = "draft", None, None
+    audit.record(s, by, "faq_reopened", faq_id, scope=scope_of(by, record.region_code))
     return record
 
 
-def withdraw(s: Session, faq_id: str, region_code: str | None = None) -> FaqRecord:
-    """Take a published entry (or a draft) off for good; the record stays as history."""
+def withdraw(s: Session, faq_id: str, region_code: str | None = None, *, by: Actor = SYSTEM,
+             note: str = "") -> FaqRecord:
+    """Take a published entry (or a draft) off for good; the record stays as history (audited with `note`)."""
     record = get_record(s, faq_id, region_code)
     if record.status == WITHDRAWN:
         raise StateError(f"问答 {faq_id} 已经撤回")
     record.status = WITHDRAWN
+    audit.record(s, by, "faq_withdrawn", faq_id, note.strip(), scope=scope_of(by, record.region_code))
     return record
 
 
 def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
-          region_code: str | None = None) -> tuple[FaqRecord, FaqEntry | None]:
+          region_code: str | None = None, *, by: Actor = SYSTEM) -> tuple[FaqRecord, FaqEntry | None]:
     """Near-duplicates become one: `other`'s question and wordings join `keep`'s paraphrases and `other` is
     withdrawn. Returns `keep` and, when it is published, its new entry to put live."""
     keep, other = get_record(s, keep_id, region_code), get_record(s, other_id, region_code)
@@ -181,6 +191,7 @@ def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
     keep.topics = list(dict.fromkeys([*keep.topics, *other.topics]))
     other.status = WITHDRAWN
     entry = validate_record(kb, keep, "approved") if keep.status == "approved" else None
+    audit.record(s, by, "faq_merged", other_id, f"并入 {keep_id}", scope=scope_of(by, keep.region_code))
     return keep, entry
 
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.services import audit
+from assistant.services.audit import Actor, actor_name, scope_of
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.grouping import is_near_duplicate
 from assistant.services.search_filter import matches
@@ -147,8 +149,8 @@ def _move(s: Session, fu: FollowUp, to: str, actor: str, action: str, note: str 
     _event(s, fu, actor, action, before, to, note)
 
 
-def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_code: Scope = None) -> list[int]:
-    """The bureau's answer, applied to every open member of the follow-up's group. Returns their ids."""
+def answer_followup(s: Session, followup_id: int, text: str, actor: Actor, region_code: Scope = None) -> list[int]:
+    """The bureau's answer, applied to every open member of the follow-up's group (audited). Returns their ids."""
     text = (text or "").strip()
     if not text:
         raise InvalidError("答复内容不能为空")
@@ -159,22 +161,29 @@ def answer_followup(s: Session, followup_id: int, text: str, actor: str, region_
         raise StateError(f"跟进事项 {fu.id} 当前是“{STATE_NAMES[fu.state]}”，没有待答复的问题")
     for m in members:
         m.answer = text
-        _move(s, m, ANSWERED, actor, "answered", text)
-    return [m.id for m in members]
+        _move(s, m, ANSWERED, actor_name(actor), "answered", text)
+    ids = [m.id for m in members]
+    audit.record(s, actor, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {text[:500]}",
+                 scope=scope_of(actor, fu.region_code))
+    return ids
 
 
-def deliver_followup(s: Session, followup_id: int, actor: str, prison: str | None = None) -> None:
-    """Prison staff handed the bureau's answer to the inmate."""
+def deliver_followup(s: Session, followup_id: int, actor: Actor, prison: str | None = None) -> None:
+    """Prison staff handed the bureau's answer to the inmate (audited)."""
     fu = get_followup(s, followup_id)
     if prison is not None and fu.prison != prison:
         raise ForbiddenError(f"跟进事项 {fu.id} 不是本监狱的问题")
-    _move(s, fu, DELIVERED, actor, "delivered")
+    _move(s, fu, DELIVERED, actor_name(actor), "delivered")
+    audit.record(s, actor, "followup_delivered", f"followup:{followup_id}", scope=scope_of(actor, fu.prison))
 
 
-def close_followup(s: Session, followup_id: int, actor: str, note: str = "", region_code: Scope = None) -> None:
+def close_followup(s: Session, followup_id: int, actor: Actor, note: str = "", region_code: Scope = None) -> None:
+    """Close a follow-up (audited with the note)."""
     fu = get_followup(s, followup_id)
     check_region(fu, region_code)
-    _move(s, fu, CLOSED, actor, "closed", note)
+    _move(s, fu, CLOSED, actor_name(actor), "closed", note)
+    audit.record(s, actor, "followup_closed", f"followup:{followup_id}", note[:500],
+                 scope=scope_of(actor, fu.region_code))
 
 
 def prison_queue(s: Session, prison: str, state: str | None = ANSWERED) -> list[PrisonItem]:

@@ -12,6 +12,8 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assistant.services import audit
+from assistant.services.audit import SYSTEM, Actor
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError
 from assistant.storage.models import Kiosk, KioskSession
 
@@ -35,7 +37,13 @@ class Registration:
     pin: str  # shown once, kept by the supervising officers
 
 
-def register(s: Session, prison: str, name: str) -> Registration:
+def _kiosk_actor(kiosk: Kiosk | KioskInfo) -> str:
+    """Changes a kiosk makes itself (its officer opens and ends sessions) are audited as kiosk:<id>."""
+    return f"kiosk:{kiosk.id}"
+
+
+def register(s: Session, prison: str, name: str, *, by: Actor = SYSTEM) -> Registration:
+    """Register a kiosk of `prison` (audited in the prison's scope); the token and PIN are shown once."""
     prison, name = prison.strip(), name.strip()
     if not prison or not name:
         raise InvalidError("监狱名称和终端名称都不能为空")
@@ -44,17 +52,20 @@ def register(s: Session, prison: str, name: str) -> Registration:
     kiosk = Kiosk(name=name, prison=prison, token_hash=token_hash(token), pin_hash=_hasher.hash(pin))
     s.add(kiosk)
     s.flush()
+    audit.record(s, by, "kiosk_registered", f"kiosk:{kiosk.id}", name, scope=prison)
     return Registration(kiosk.id, token, pin)
 
 
-def revoke(s: Session, kiosk_id: int, prison: str | None = None) -> Kiosk:
-    """Stop a kiosk (only one of `prison`'s when given); its device code no longer works."""
+def revoke(s: Session, kiosk_id: int, prison: str | None = None, *, by: Actor = SYSTEM) -> Kiosk:
+    """Stop a kiosk (only one of `prison`'s when given); its device code no longer works. Audited in the kiosk's
+    prison's scope, whoever revokes it."""
     kiosk = s.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise NotFoundError(f"没有编号为 {kiosk_id} 的终端")
     if prison is not None and kiosk.prison != prison:
         raise ForbiddenError("不是本监狱的终端")
     kiosk.revoked_at = datetime.now(UTC)
+    audit.record(s, by, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=kiosk.prison)
     return kiosk
 
 
@@ -117,6 +128,8 @@ def open_session(s: Session, kiosk: Kiosk | KioskInfo, region_code: str, inmate_
     token = secrets.token_urlsafe(24)
     s.add(KioskSession(token_hash=token_hash(token), kiosk_id=kiosk.id, region_code=region_code,
                        inmate_number=(inmate_number or "").strip() or None))
+    audit.record(s, _kiosk_actor(kiosk), "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region_code}",
+                 scope=kiosk.prison)
     return token
 
 
@@ -141,6 +154,7 @@ def end_session(s: Session, kiosk: Kiosk | KioskInfo) -> int:
                                                       KioskSession.ended_at.is_(None))))
     for sess in open_:
         sess.ended_at = now
+    audit.record(s, _kiosk_actor(kiosk), "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return len(open_)
 
 
@@ -151,7 +165,15 @@ def end_own_session(s: Session, kiosk: Kiosk | KioskInfo, token: str | None) -> 
     if sess is None:
         return 0
     sess.ended_at = datetime.now(UTC)
+    audit.record(s, _kiosk_actor(kiosk), "kiosk_session_idle", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return 1
+
+
+def pin_refused(s: Session, kiosk: Kiosk | KioskInfo, address: str, locked: bool) -> None:
+    """Audit a wrong officer PIN, or a PIN refused because the kiosk's PIN is locked (the caller counts them and
+    writes this in its own transaction: the request itself fails)."""
+    audit.record(s, _kiosk_actor(kiosk), "kiosk_pin_locked" if locked else "kiosk_pin_failed", f"kiosk:{kiosk.id}",
+                 f"from {address}", scope=kiosk.prison)
 
 
 def home_counts(s: Session, prison: str, limit: int = 100) -> dict[str, int]:

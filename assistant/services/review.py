@@ -339,14 +339,12 @@ def mark_wrong(s: Session, kb: KnowledgeBase, who: Principal, question_ids: list
     leader_id = min(opened.values())
     faq_id = None
     if right_answer:
-        followups.answer_followup(s, leader_id, right_answer, who.username, region_code=region)
-        faq_id = faq.draft_from_followup(s, kb, leader_id, who.username, region_code=region,
+        followups.answer_followup(s, leader_id, right_answer, who, region_code=region)  # both audit themselves
+        faq_id = faq.draft_from_followup(s, kb, leader_id, who, region_code=region,
                                          **_draft_fields(kb, questions)).id
     _record(s, who, questions, WRONG, note, opened, faq_id)
     audit.record(s, who, "review_wrong", _targets(questions),
                  f"更正跟进 {sorted(opened.values())}；草稿 {faq_id or '（待答复后生成）'}；{note[:300]}")
-    if faq_id:
-        audit.record(s, who, "faq_drafted", faq_id, f"from review correction, followup {leader_id}")
     return Correction([q.id for q in questions], sorted(opened.values()), faq_id)
 
 

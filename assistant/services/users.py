@@ -14,12 +14,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.services import audit
+from assistant.services.audit import SYSTEM, Actor
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError
 from assistant.services.kiosks import token_hash
+from assistant.services.principal import ADMIN, BUREAU, PRISON, ROLE_NAMES, Principal
 from assistant.storage.models import LoginSession, User
 
-ADMIN, PRISON, BUREAU = "admin", "prison", "bureau"
-ROLE_NAMES = {ADMIN: "系统管理员", PRISON: "监狱民警", BUREAU: "司法局工作人员"}
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,60}$")
 MIN_PASSWORD = 10
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -36,42 +37,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in user as request handlers see it (detached from the database session)."""
-
-    user_id: int
-    username: str
-    display_name: str
-    role: str
-    prison: str | None
-    region_code: str | None
-    csrf_token: str = ""
-
-    @property
-    def scope(self) -> str:
-        """The county code or prison this user is bound to ('' for admins)."""
-        return self.region_code or self.prison or ""
-
-    @property
-    def county(self) -> str:
-        """The county code of a bureau account (the bureau role is given only with one)."""
-        if not self.region_code:
-            raise ForbiddenError("此账号没有绑定县（市、区）")
-        return self.region_code
-
-    @property
-    def home_prison(self) -> str:
-        """The prison of a prison-staff account (the prison role is given only with one)."""
-        if not self.prison:
-            raise ForbiddenError("此账号没有绑定监狱")
-        return self.prison
-
-    @property
-    def role_name(self) -> str:
-        return ROLE_NAMES.get(self.role, self.role)
-
-
 def principal(user: User, csrf_token: str = "") -> Principal:
     return Principal(user.id, user.username, user.display_name or user.username, user.role, user.prison,
                      user.region_code, csrf_token)
@@ -86,8 +51,9 @@ def check_password_strength(password: str) -> None:
 
 def add_user(s: Session, username: str, password: str, role: str, display_name: str = "",
              prison: str | None = None, region_code: str | None = None,
-             known_regions: Iterable[str] | None = None) -> User:
-    """Create an account; a prison user needs a prison, a bureau user a known county code."""
+             known_regions: Iterable[str] | None = None, *, by: Actor = SYSTEM) -> User:
+    """Create an account (audited in its own scope); a prison user needs a prison, a bureau user a known county
+    code."""
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise InvalidError("用户名只能用 3–60 个小写字母、数字或 _ . -")
@@ -115,6 +81,8 @@ def add_user(s: Session, username: str, password: str, role: str, display_name: 
                 region_code=region_code, password_hash=_hasher.hash(password))
     s.add(user)
     s.flush()
+    scope = principal(user).scope
+    audit.record(s, by, "user_added", user.username, f"{role} {scope}", scope=scope)
     return user
 
 
@@ -136,20 +104,24 @@ def list_users(s: Session) -> list[User]:
     return list(s.scalars(select(User).order_by(User.role, User.username)))
 
 
-def set_disabled(s: Session, user_id: int, disabled: bool) -> User:
-    """Disable (or re-enable) an account; disabling ends its sessions at once."""
+def set_disabled(s: Session, user_id: int, disabled: bool, *, by: Actor = SYSTEM) -> User:
+    """Disable (or re-enable) an account; disabling ends its sessions at once. Audited in the account's scope."""
     user = get_user(s, user_id)
     user.disabled_at = _now() if disabled else None
     if disabled:
         end_sessions(s, user.id)
+    audit.record(s, by, "user_disabled" if disabled else "user_enabled", user.username,
+                 scope=principal(user).scope)
     return user
 
 
-def set_password(s: Session, user_id: int, password: str) -> None:
+def set_password(s: Session, user_id: int, password: str, *, by: Actor = SYSTEM, detail: str = "") -> None:
+    """A new password; the account's sessions end. Audited in the account's scope."""
     check_password_strength(password)
     user = get_user(s, user_id)
     user.password_hash = _hasher.hash(password)
     end_sessions(s, user.id)
+    audit.record(s, by, "password_set", user.username, detail, scope=principal(user).scope)
 
 
 def verify_password(s: Session, username: str, password: str) -> User:
@@ -172,13 +144,21 @@ class NewSession:
     principal: Principal
 
 
-def login(s: Session, username: str, password: str) -> NewSession:
-    """Check the credentials and open a fresh session (a new token every time: no session fixation)."""
+def login(s: Session, username: str, password: str, address: str = "") -> NewSession:
+    """Check the credentials and open a fresh session (a new token every time: no session fixation); audited."""
     user = verify_password(s, username, password)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     s.add(LoginSession(token_hash=token_hash(token), csrf_token=csrf, user_id=user.id))
     user.last_login_at = _now()
-    return NewSession(token, principal(user, csrf))
+    who = principal(user, csrf)
+    audit.record(s, who, "login", detail=f"from {address}")
+    return NewSession(token, who)
+
+
+def login_refused(s: Session, username: str, address: str, throttled: bool = False) -> None:
+    """Audit a refused sign-in (the caller writes it in its own transaction: the request itself fails)."""
+    why = "throttled, " if throttled else ""
+    audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"{why}from {address}")
 
 
 def current(s: Session, token: str | None) -> Principal | None:
@@ -200,7 +180,10 @@ def current(s: Session, token: str | None) -> Principal | None:
     return principal(user, sess.csrf_token)
 
 
-def logout(s: Session, token: str | None) -> None:
+def logout(s: Session, token: str | None, who: Principal | None = None) -> None:
+    """End the session holding `token`; audited when `who` signs out (not when a new sign-in replaces it)."""
+    if who is not None:
+        audit.record(s, who, "logout")
     if not token:
         return
     sess = s.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from assistant.api.conversation_store import Turn
 from assistant.api.deps import CurrentKiosk, CurrentSession, State
+from assistant.api.schemas import ClearedOut, ConversationOut
 from assistant.privacy.redact import redact
 from assistant.services.errors import NotFoundError
 
@@ -38,7 +39,7 @@ def slip_turn(turn: Turn, place_words: frozenset[str]) -> dict:
             "sources": list(dict.fromkeys(s.citation for s in turn.sources))}
 
 
-@router.get("/conversation")
+@router.get("/conversation", response_model=ConversationOut)
 def conversation(state: State, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """This session's questions and answers for the take-away slip: no inmate number, no names, no crisis
     turns (a caring message is for the screen, not for a paper others may read)."""
@@ -53,7 +54,7 @@ def conversation(state: State, kiosk: CurrentKiosk, session: CurrentSession) -> 
             "notes": list(SLIP_NOTES), "turns": turns}
 
 
-@router.delete("/conversation")
+@router.delete("/conversation", response_model=ClearedOut)
 def clear_conversation(state: State, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The page's idle clear: the next person must not see (or be answered in the context of) these turns."""
     state.conversations.clear(session.key)

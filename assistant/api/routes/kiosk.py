@@ -11,19 +11,29 @@ from sqlalchemy.exc import SQLAlchemyError
 from assistant.api.conversation_store import turn_from_answer
 from assistant.api.deps import DB, CurrentKiosk, CurrentSession, ReadyState, State
 from assistant.api.schemas import (
+    AlertOut,
     AskRequest,
     AskResponse,
     Bureau,
+    ChoiceOut,
     ChoiceRequest,
+    EndedOut,
+    FeedbackOut,
     FeedbackRequest,
+    FollowupOut,
+    KioskOut,
+    PairingOut,
+    PairOut,
     PairRequest,
-    PinRequest,
+    RegionOut,
+    SessionOut,
     SessionRequest,
+    TopicOut,
 )
 from assistant.api.state import PAIRING_SECONDS
 from assistant.knowledge.models import NATIONAL_CODE
 from assistant.knowledge.regions import UNKNOWN_HOME, RegionTree, UnknownRegionError
-from assistant.services import audit, followups, kiosks, questions
+from assistant.services import followups, kiosks, questions
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.most_asked import most_asked
@@ -52,7 +62,7 @@ def _prison_homes(state, token: str | None) -> dict[str, int]:
         return {}
 
 
-@router.get("/regions")
+@router.get("/regions", response_model=list[RegionOut], response_model_exclude_unset=True)
 def regions(state: State,
             q: Annotated[str | None, Query(max_length=30, description="汉字、拼音首字母（xt）或代码")] = None,
             limit: Annotated[int | None, Query(ge=1, le=200)] = None,
@@ -73,7 +83,7 @@ def regions(state: State,
     return [_region_dict(runtime, r) for r in runtime.regions.all()[offset:offset + (limit or 100)]]
 
 
-@router.get("/topics")
+@router.get("/topics", response_model=list[TopicOut])
 def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=30)] = None) -> list[dict]:
     """Topics, each with the questions most asked in the county's scope (approved FAQ entries)."""
     runtime = state.runtime
@@ -92,7 +102,7 @@ def topics(state: State, db: DB, county: Annotated[str | None, Query(max_length=
     return out
 
 
-@router.get("/kiosk")
+@router.get("/kiosk", response_model=KioskOut)
 def this_kiosk(kiosk: CurrentKiosk) -> dict:
     """Which kiosk a device code belongs to: the page checks a code before keeping it (403 if unknown or revoked)."""
     return {"id": kiosk.id, "name": kiosk.name, "prison": kiosk.prison}
@@ -104,29 +114,25 @@ def check_officer_pin(request: Request, state: State, kiosk: kiosks.KioskInfo, p
     address = request.client.host if request.client else "unknown"
     if not state.pin_attempt(kiosk.id):
         with state.runtime.database.session() as s:
-            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_locked", f"kiosk:{kiosk.id}", f"from {address}",
-                         scope=kiosk.prison)
+            kiosks.pin_refused(s, kiosk, address, locked=True)
         raise ThrottledError("民警口令错误次数太多，已锁定 15 分钟 "
                              "(too many wrong officer PINs, locked for 15 minutes)")
     try:
         kiosks.check_pin(kiosk, pin)
     except ForbiddenError:
         with state.runtime.database.session() as s:
-            audit.record(s, f"kiosk:{kiosk.id}", "kiosk_pin_failed", f"kiosk:{kiosk.id}", f"from {address}",
-                         scope=kiosk.prison)
+            kiosks.pin_refused(s, kiosk, address, locked=False)
         raise
     state.pin_succeeded(kiosk.id)
 
 
-@router.post("/session")
+@router.post("/session", response_model=SessionOut)
 def open_session(request: Request, body: SessionRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
     """The supervising officer opens a session for one asker (home county, optional inmate number)."""
     region = home_region(state.runtime.regions, body.county)
     check_officer_pin(request, state, kiosk, body.pin)
     token = kiosks.open_session(db, kiosk, region.code, body.inmate_number)
     state.conversations.clear_kiosk(kiosk.id)  # earlier sessions of the kiosk ended: their turns go
-    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_opened", f"kiosk:{kiosk.id}", f"户籍地 {region.code}",
-                 scope=kiosk.prison)
     name = UNKNOWN_HOME if region.code == NATIONAL_CODE else state.runtime.regions.display_name(region.code)
     return {"session": token, "county": {"code": region.code, "name": name}, "kiosk": kiosk.name}
 
@@ -147,23 +153,22 @@ def home_region(tree: RegionTree, county: str):
     return region
 
 
-@router.delete("/session")
-def end_session(request: Request, body: PinRequest, state: State, db: DB, kiosk: CurrentKiosk) -> dict:
-    check_officer_pin(request, state, kiosk, body.pin)
+@router.delete("/session", response_model=EndedOut)
+def end_session(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
+                x_officer_pin: Annotated[str, Header(pattern=r"^\d{6}$", description="民警口令（6 位数字）")]) -> dict:
+    """The officer ends every open session on the kiosk (the PIN in the X-Officer-Pin header, no body)."""
+    check_officer_pin(request, state, kiosk, x_officer_pin)
     ended = kiosks.end_session(db, kiosk)
     state.conversations.clear_kiosk(kiosk.id)
-    audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_ended", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     return {"ended": ended}
 
 
-@router.delete("/session/current")
+@router.delete("/session/current", response_model=EndedOut)
 def end_turn(state: State, db: DB, kiosk: CurrentKiosk,
              x_kiosk_session: Annotated[str | None, Header()] = None) -> dict:
     """The asker's turn ends (the page cleared itself after a while without a touch): this session only, no PIN
     needed; the officer opens the next one with the county and the PIN."""
     ended = kiosks.end_own_session(db, kiosk, x_kiosk_session)
-    if ended:
-        audit.record(db, f"kiosk:{kiosk.id}", "kiosk_session_idle", f"kiosk:{kiosk.id}", scope=kiosk.prison)
     state.last_known_good.forget(("session", kiosk.id, kiosks.token_hash(x_kiosk_session or "")))
     return {"ended": ended}
 
@@ -187,7 +192,7 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
             "turn": turn.number}
 
 
-@router.post("/feedback")
+@router.post("/feedback", response_model=FeedbackOut)
 def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker pressed "没解决我的问题": the question goes to the bureau as a follow-up (spooled if the
     database is down, so the press is never lost)."""
@@ -208,21 +213,21 @@ def unresolved(body: FeedbackRequest, state: ReadyState, kiosk: CurrentKiosk, se
             "message": f"已经记下来了。{bureau}会认真答复，答复会通过监狱民警转交给你。"}
 
 
-@router.post("/choice")
+@router.post("/choice", response_model=ChoiceOut)
 def choice(body: ChoiceRequest, state: ReadyState, kiosk: CurrentKiosk, session: CurrentSession) -> dict:
     """The asker took one of the offered choices ("你是想问……？"); the bureau sees which one."""
     state.qlog.choose(body.question_id, body.faq_id, kiosk.id)
     return {"question_id": body.question_id, "chosen": body.faq_id}
 
 
-@router.get("/followups")
+@router.get("/followups", response_model=list[FollowupOut])
 def own_followups(db: DB, kiosk: CurrentKiosk) -> list[dict]:
     """Status of the follow-ups opened from this kiosk (no answers or inmate data on a shared screen)."""
     return [{"id": f.id, "state": f.state, "state_name": STATE_NAMES[f.state], "topic": f.topic,
              "created_at": f.created_at.isoformat()} for f in followups.kiosk_followups(db, kiosk.id)]
 
 
-@router.get("/officer/alerts")
+@router.get("/officer/alerts", response_model=list[AlertOut])
 def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
                    x_officer_pin: Annotated[str | None, Header()] = None,
                    hours: Annotated[int, Query(ge=1, le=72)] = 12) -> list[dict]:
@@ -233,14 +238,14 @@ def officer_alerts(request: Request, state: State, db: DB, kiosk: CurrentKiosk,
              "inmate_number": a.inmate_number} for a in questions.crisis_alerts(db, kiosk.prison, since)]
 
 
-@router.post("/officer/pairing")
+@router.post("/officer/pairing", response_model=PairingOut)
 def start_pairing(state: State, kiosk: CurrentKiosk, x_kiosk_token: Annotated[str | None, Header()] = None) -> dict:
     """The kiosk shows a six-digit pairing code, so the officer's screen needs that code and the PIN instead of
     the 43-character device code."""
     return {"code": state.new_pairing(x_kiosk_token or ""), "expires_in": PAIRING_SECONDS, "kiosk": kiosk.name}
 
 
-@router.post("/officer/pair")
+@router.post("/officer/pair", response_model=PairOut)
 def pair(request: Request, body: PairRequest, state: State) -> dict:
     """The officer's screen trades a pairing code and the officer PIN for the kiosk's device code (used once)."""
     address = request.client.host if request.client else "unknown"

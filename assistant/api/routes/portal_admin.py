@@ -37,9 +37,8 @@ def add_user(state: State, who: AdminForm, username: Annotated[str, Form(max_len
     runtime = state.runtime
     counties = [r.code for r in runtime.regions.bindable()]
     with runtime.database.session() as s:
-        user = users.add_user(s, username, password, role, display_name, prison, region_code, known_regions=counties)
-        scope = users.principal(user).scope
-        audit.record(s, who, "user_added", user.username, f"{role} {scope}", scope=scope)
+        users.add_user(s, username, password, role, display_name, prison, region_code, known_regions=counties,
+                       by=who)
     return RedirectResponse("/portal/admin/users?done=user_added", 303)
 
 
@@ -48,9 +47,7 @@ def reset_password(state: State, who: AdminForm, user_id: RecordId,
                    password: Annotated[str, Form(max_length=200)]) -> Response:
     """Set a new password for an account (e.g. forgotten); its sessions end."""
     with state.runtime.database.session() as s:
-        users.set_password(s, user_id, password)
-        user = users.get_user(s, user_id)
-        audit.record(s, who, "password_set", user.username, scope=users.principal(user).scope)
+        users.set_password(s, user_id, password, by=who)
     return RedirectResponse("/portal/admin/users?done=password_set", 303)
 
 
@@ -61,8 +58,7 @@ def change_user(state: State, who: AdminForm, user_id: RecordId, change: str) ->
     if user_id == who.user_id:
         raise InvalidError("不能停用自己的账号")
     with state.runtime.database.session() as s:
-        user = users.set_disabled(s, user_id, change == "disable")
-        audit.record(s, who, f"user_{change}d", user.username, scope=users.principal(user).scope)
+        users.set_disabled(s, user_id, change == "disable", by=who)
     return RedirectResponse("/portal/admin/users?done=user_changed", 303)
 
 

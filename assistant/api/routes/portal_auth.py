@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assistant.api.deps import SESSION_COOKIE, CsrfChecked, CurrentUser, State
 from assistant.api.templating import MENUS, render
-from assistant.services import audit, users
+from assistant.services import users
 from assistant.services.errors import ForbiddenError
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -55,17 +55,16 @@ def login(request: Request, state: State, username: Annotated[str, Form(max_leng
     address = client_address(request)
     if not state.login_attempt(username, address):
         with state.runtime.database.session() as s:
-            audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"throttled, from {address}")
+            users.login_refused(s, username, address, throttled=True)
         return _login_page(request, state, next, username, "登录失败次数太多，请 15 分钟后再试。", 429)
     try:
         with state.runtime.database.session() as s:
             users.logout(s, bj_portal)  # any earlier session of this browser ends
-            new = users.login(s, username, password)
-            audit.record(s, new.principal, "login", detail=f"from {address}")
+            new = users.login(s, username, password, address)
     except ForbiddenError as exc:
         state.login_failed(address)
         with state.runtime.database.session() as s:
-            audit.record(s, f"login:{username[:60]}", "login_failed", detail=f"from {address}")
+            users.login_refused(s, username, address)
         return _login_page(request, state, next, username, str(exc), 401)
     state.login_succeeded(username)
     response = RedirectResponse(safe_next(next), 303)
@@ -78,8 +77,7 @@ def login(request: Request, state: State, username: Annotated[str, Form(max_leng
 @router.post("/logout")
 def logout(state: State, who: CsrfChecked, bj_portal: Annotated[str | None, Cookie()] = None) -> Response:
     with state.runtime.database.session() as s:
-        users.logout(s, bj_portal)
-        audit.record(s, who, "logout")
+        users.logout(s, bj_portal, who)
     response = RedirectResponse("/portal/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/portal")
     return response
@@ -109,8 +107,7 @@ def change_password(request: Request, state: State, who: CsrfChecked, current: A
     try:
         with state.runtime.database.session() as s:
             users.verify_password(s, who.username, current)
-            users.set_password(s, who.user_id, password)
-            audit.record(s, who, "password_set", who.username, "own password")
+            users.set_password(s, who.user_id, password, by=who, detail="own password")
     except ForbiddenError:
         state.login_failed(address)
         return render(request, "account.html", who, status_code=403, error="当前密码不正确", title="修改密码")

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
 from assistant.knowledge.faq import MIN_PARAPHRASES
-from assistant.services import audit, bureau_contacts, faq, followups, routing, users
+from assistant.services import bureau_contacts, faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
@@ -54,8 +54,7 @@ def followup_detail(request: Request, who: BureauUser, db: DB, state: State, fol
 def answer(state: State, who: BureauForm, followup_id: RecordId,
            answer: Annotated[str, Form(max_length=5000)]) -> Response:
     with state.runtime.database.session() as s:
-        ids = followups.answer_followup(s, followup_id, answer, who.username, region_code=_scope(s, state, who))
-        audit.record(s, who, "followup_answered", f"followup:{followup_id}", f"group members {ids}: {answer[:500]}")
+        followups.answer_followup(s, followup_id, answer, who, region_code=_scope(s, state, who))
     return RedirectResponse("/portal/bureau/queue?done=answered", 303)
 
 
@@ -64,18 +63,14 @@ def close(state: State, who: BureauForm, followup_id: RecordId, note: Annotated[
     if not note.strip():
         raise InvalidError("请写明关闭原因")
     with state.runtime.database.session() as s:
-        followups.close_followup(s, followup_id, who.username, note.strip(), region_code=_scope(s, state, who))
-        audit.record(s, who, "followup_closed", f"followup:{followup_id}", note[:500])
+        followups.close_followup(s, followup_id, who, note.strip(), region_code=_scope(s, state, who))
     return RedirectResponse(f"/portal/bureau/followups/{followup_id}?done=closed", 303)
 
 
 @router.post("/followups/{followup_id}/draft")
 def draft(state: State, who: BureauForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
-        record = faq.draft_from_followup(s, state.runtime.kb, followup_id, who.username,
-                                         region_code=who.county)
-        audit.record(s, who, "faq_drafted", record.id, f"from followup {followup_id}")
-        faq_id = record.id
+        faq_id = faq.draft_from_followup(s, state.runtime.kb, followup_id, who, region_code=who.county).id
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}", 303)
 
 
@@ -91,8 +86,7 @@ def faq_list(request: Request, who: BureauUser, db: DB) -> Response:
 def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
     """Edit a published entry: back to draft (off the kiosks at once) until it is approved again."""
     with state.runtime.database.session() as s:
-        faq.reopen(s, faq_id, who.county)
-        audit.record(s, who, "faq_reopened", faq_id)
+        faq.reopen(s, faq_id, who.county, by=who)
     state.runtime.unpublish_faq(faq_id)
     return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
 
@@ -101,8 +95,7 @@ def faq_reopen(state: State, who: BureauForm, faq_id: FaqId) -> Response:
 def faq_withdraw(state: State, who: BureauForm, faq_id: FaqId,
                  note: Annotated[str, Form(max_length=500)] = "") -> Response:
     with state.runtime.database.session() as s:
-        faq.withdraw(s, faq_id, who.county)
-        audit.record(s, who, "faq_withdrawn", faq_id, note.strip())
+        faq.withdraw(s, faq_id, who.county, by=who, note=note)
     state.runtime.unpublish_faq(faq_id)
     return RedirectResponse("/portal/bureau/faq", 303)
 
@@ -112,8 +105,7 @@ def faq_merge(state: State, who: BureauForm, faq_id: FaqId, into: Annotated[str,
     """Merge this entry into `into`: its wordings become paraphrases there, and this one is withdrawn."""
     runtime = state.runtime
     with runtime.database.session() as s:
-        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.county)
-        audit.record(s, who, "faq_merged", faq_id, f"并入 {into.strip()}")
+        _, entry = faq.merge(s, runtime.kb, into.strip(), faq_id, who.county, by=who)
     runtime.unpublish_faq(faq_id)
     if entry is not None:
         runtime.publish_faq(entry)
@@ -171,15 +163,13 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
         record = faq.get_record(s, faq_id, who.county)
         sources = record.sources if src_title is None else faq.sources_from_form(
             list(record.sources), src_title, src_kind or [], src_article or [], src_version or [])
-        faq.update_draft(s, faq_id, who.county, question=question.strip(), answer=answer.strip(),
+        faq.update_draft(s, faq_id, who.county, by=who, question=question.strip(), answer=answer.strip(),
                          paraphrases=clean_lines(paraphrases), topics=list(topics or []), sources=sources)
-        audit.record(s, who, "faq_edited", faq_id)
     if action == "save":
         return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
     try:
         with runtime.database.session() as s:
-            entry = faq.approve(s, runtime.kb, faq_id, who.username, who.county)
-            audit.record(s, who, "faq_approved", faq_id, entry.question[:200])
+            entry = faq.approve(s, runtime.kb, faq_id, who, who.county)
     except (InvalidError, ForbiddenError) as exc:
         with runtime.database.session() as s:
             record = faq.get_record(s, faq_id, who.county)
@@ -202,10 +192,8 @@ def contact_save(state: State, who: BureauForm, name: Annotated[str, Form(max_le
     """Save the county's contact details and put them live on the kiosks and sheets at once."""
     runtime = state.runtime
     with runtime.database.session() as s:
-        row = bureau_contacts.save_contact(s, who.county, {"name": name, "phone": phone, "address": address,
-                                                                "hours": hours}, who.username)
-        audit.record(s, who, "contact_updated", who.county,
-                     f"{row.name or ''} | {row.phone or ''} | {row.address or ''} | {row.hours or ''}")
+        bureau_contacts.save_contact(s, who.county, {"name": name, "phone": phone, "address": address,
+                                                          "hours": hours}, who)
         saved = bureau_contacts.saved_contacts(s)[who.county]
     runtime.publish_contact(who.county, saved)
     return RedirectResponse("/portal/bureau/contact?done=contact_saved", 303)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assistant.api.deps import DB, CsrfChecked, RecordId, StaffUser, State
 from assistant.api.templating import render
-from assistant.services import audit, kiosks, users
+from assistant.services import kiosks, users
 from assistant.services.errors import InvalidError
 
 router = APIRouter(prefix="/portal/kiosks", include_in_schema=False)
@@ -41,8 +41,7 @@ def register(request: Request, state: State, who: CsrfChecked, name: Annotated[s
     if not target:
         raise InvalidError("请填写监狱名称")
     with state.runtime.database.session() as s:
-        reg = kiosks.register(s, target, name)
-        audit.record(s, who, "kiosk_registered", f"kiosk:{reg.kiosk_id}", name.strip(), scope=target)
+        reg = kiosks.register(s, target, name, by=who)
         shown = {"name": name.strip(), "token": reg.token, "pin": reg.pin}
         return _page(request, who, s, shown)
 
@@ -51,6 +50,5 @@ def register(request: Request, state: State, who: CsrfChecked, name: Annotated[s
 def revoke(state: State, who: CsrfChecked, kiosk_id: RecordId) -> Response:
     scope = _staff(who)
     with state.runtime.database.session() as s:
-        kiosk = kiosks.revoke(s, kiosk_id, prison=scope)
-        audit.record(s, who, "kiosk_revoked", f"kiosk:{kiosk_id}", scope=kiosk.prison)
+        kiosks.revoke(s, kiosk_id, prison=scope, by=who)
     return RedirectResponse("/portal/kiosks?done=revoked", 303)

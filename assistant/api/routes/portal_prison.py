@@ -46,8 +46,7 @@ def deliveries(request: Request, who: PrisonUser, db: DB) -> Response:
 @router.post("/followups/{followup_id}/deliver")
 def deliver(state: State, who: PrisonForm, followup_id: RecordId) -> Response:
     with state.runtime.database.session() as s:
-        followups.deliver_followup(s, followup_id, who.username, prison=who.home_prison)
-        audit.record(s, who, "followup_delivered", f"followup:{followup_id}")
+        followups.deliver_followup(s, followup_id, who, prison=who.home_prison)
     return RedirectResponse("/portal/prison/deliveries?done=delivered", 303)
 
 

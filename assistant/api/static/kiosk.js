@@ -11,8 +11,8 @@ const screens = ["screen-register", "screen-session", "screen-ask", "screen-answ
 function show(id) { screens.forEach((s) => { $(s).hidden = s !== id; }); }
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 
-async function api(method, path, body) {
-  const headers = { "Content-Type": "application/json" };
+async function api(method, path, body, extraHeaders) {
+  const headers = { "Content-Type": "application/json", ...(extraHeaders || {}) };
   if (state.token) headers["X-Kiosk-Token"] = state.token;
   if (state.session) headers["X-Kiosk-Session"] = state.session;
   const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
@@ -98,7 +98,7 @@ async function startSession() {
 async function endSession() {
   const pin = prompt("请输入民警口令结束本次问答");
   if (!pin) return;
-  try { await api("DELETE", "/api/session", { pin }); } catch (e) { alert(e.message); return; }
+  try { await api("DELETE", "/api/session", null, { "X-Officer-Pin": pin }); } catch (e) { alert(e.message); return; }
   state.session = null; state.county = null;
   conversationForget();  // conversation.js
   text($("where"), ""); $("end-session").hidden = true;
