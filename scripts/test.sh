@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up; install the browser (Debian's chromium, CJK fonts, poppler for looking at PDFs) and start a local PostgreSQL for the
-# tests that need them; lint; run every test (slow ones included).
+# Set up; install the browser (Debian's chromium, CJK fonts, poppler for looking at PDFs) and start a local PostgreSQL
+# and Redis for the tests that need them; lint; run every test (slow ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -16,6 +16,10 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 if [ -z "${BANGJIAO_TEST_POSTGRES_URL:-}" ]; then
   BANGJIAO_TEST_POSTGRES_URL=$(./scripts/postgres.sh)
   export BANGJIAO_TEST_POSTGRES_URL
+fi
+if [ -z "${BANGJIAO_TEST_REDIS_URL:-}" ]; then
+  BANGJIAO_TEST_REDIS_URL=$(./scripts/redis.sh)
+  export BANGJIAO_TEST_REDIS_URL
 fi
 .venv/bin/ruff check assistant tests scripts
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

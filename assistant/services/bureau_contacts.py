@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from assistant.knowledge.models import FILL_IN_RE, Bureau, Region
 from assistant.services.errors import InvalidError
+from assistant.services.knowledge_changes import CONTACT, record_change
 from assistant.storage.models import BureauContact
 
 FIELDS = {"name": ("单位名称", 100), "phone": ("电话", 60), "address": ("地址", 200), "hours": ("办公时间", 100)}
@@ -51,6 +52,7 @@ def save_contact(s: Session, region_code: str, values: Mapping[str, str | None],
         setattr(row, key, value)
     row.updated_by = actor
     row.updated_at = datetime.now(UTC)
+    record_change(s, CONTACT, region_code)  # live on every service node
     return row
 
 

@@ -11,6 +11,7 @@ from assistant.knowledge.loader import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members
+from assistant.services.knowledge_changes import FAQ, record_change
 from assistant.storage.models import FaqRecord
 
 
@@ -140,6 +141,7 @@ def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: str, region_code:
     record.status = "approved"
     record.approved_by = actor
     record.approved_at = datetime.now(UTC)
+    record_change(s, FAQ, record.region_code)  # every service node re-indexes the county's FAQ partition
     return entry
 
 
@@ -152,6 +154,7 @@ def reopen(s: Session, faq_id: str, region_code: str | None = None) -> FaqRecord
     if record.status != "approved":
         raise StateError(f"问答 {faq_id} 不是已发布的问答")
     record.status, record.approved_by, record.approved_at = "draft", None, None
+    record_change(s, FAQ, record.region_code)
     return record
 
 
@@ -160,6 +163,8 @@ def withdraw(s: Session, faq_id: str, region_code: str | None = None) -> FaqReco
     record = get_record(s, faq_id, region_code)
     if record.status == WITHDRAWN:
         raise StateError(f"问答 {faq_id} 已经撤回")
+    if record.status == "approved":
+        record_change(s, FAQ, record.region_code)
     record.status = WITHDRAWN
     return record
 
@@ -178,15 +183,21 @@ def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
     wordings = [other.question, *other.paraphrases, *keep.paraphrases]
     keep.paraphrases = [w for w in dict.fromkeys(x.strip() for x in wordings) if w and w != keep.question.strip()]
     keep.topics = list(dict.fromkeys([*keep.topics, *other.topics]))
+    if "approved" in (keep.status, other.status):
+        record_change(s, FAQ, keep.region_code)
     other.status = WITHDRAWN
     entry = validate_record(kb, keep, "approved") if keep.status == "approved" else None
     return keep, entry
 
 
-def approved_entries(s: Session, kb: KnowledgeBase) -> list[FaqEntry]:
-    """Every approved entry in the database, validated (invalid ones are skipped, not published)."""
+def approved_entries(s: Session, kb: KnowledgeBase, region_code: str | None = None) -> list[FaqEntry]:
+    """Every approved entry in the database (or of one county), validated (invalid ones are skipped, not
+    published)."""
     out = []
-    for record in s.scalars(select(FaqRecord).where(FaqRecord.status == "approved").order_by(FaqRecord.id)):
+    query = select(FaqRecord).where(FaqRecord.status == "approved").order_by(FaqRecord.id)
+    if region_code is not None:
+        query = query.where(FaqRecord.region_code == region_code)
+    for record in s.scalars(query):
         try:
             out.append(validate_record(kb, record, "approved"))
         except InvalidError:
