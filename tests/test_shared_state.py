@@ -179,3 +179,34 @@ def test_limits_hold_across_nodes_and_fall_back_to_memory_without_redis(redis_ur
     assert [down.hit(rate, "kiosk", "9") for _ in range(4)] == [True, True, True, False]
     gone = RedisConversationStore("redis://127.0.0.1:1/0", prefix)
     assert gone.append("1:1", a_turn()).asked and gone.turns("1:1") == []  # the kiosk keeps answering
+
+
+def test_nodes_starting_at_once_on_a_new_database_all_migrate_it():
+    """Each node upgrades the schema at start; on PostgreSQL an advisory lock lets one migrate and the others then
+    find it at head (without it two of three failed with duplicate tables)."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql_text
+
+    from assistant.core.config import REPO_ROOT
+
+    base = service_url("BANGJIAO_TEST_POSTGRES_URL", "PostgreSQL")
+    name = f"migrate_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sql_text(f'CREATE SCHEMA "{name}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
+    code = f"from assistant.storage.db import upgrade; upgrade({url!r})"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], errors
+        with engine.begin() as conn:
+            assert len(conn.execute(sql_text(f'SELECT version_num FROM "{name}".alembic_version')).all()) == 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sql_text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
