@@ -210,3 +210,26 @@ def test_nodes_starting_at_once_on_a_new_database_all_migrate_it():
         with engine.begin() as conn:
             conn.execute(sql_text(f'DROP SCHEMA "{name}" CASCADE'))
         engine.dispose()
+
+
+def test_pairing_codes_are_shared_and_kept_locally_while_redis_is_down(redis_url: tuple[str, str], tmp_path: Path,
+                                                                       mini_kb: Path):
+    from assistant.api.state import ServiceState
+    from assistant.core.config import Settings
+    from assistant.runtime import Runtime
+
+    def node(url: str) -> ServiceState:
+        settings = Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb, redis_url=url,
+                            redis_prefix=redis_url[1])
+        return ServiceState(Runtime(settings, use_database=False))
+
+    a, b = node(redis_url[0]), node(redis_url[0])
+    code = a.new_pairing("device-code-1")
+    assert b.pairing(code) == "device-code-1"
+    b.pairing_used(code)
+    assert a.pairing(code) is None
+    alone = node("redis://127.0.0.1:1/0")  # nothing listens there: the code lives in this node's memory
+    code = alone.new_pairing("device-code-2")
+    assert alone.pairing(code) == "device-code-2" and a.pairing(code) is None
+    alone.pairing_used(code)
+    assert alone.pairing(code) is None

@@ -14,6 +14,7 @@ with its own memory (limits per node, no earlier turns) and logs a warning, rath
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict, replace
@@ -163,14 +164,21 @@ class RedisPairings:
 
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2,
                                           decode_responses=True)
+        self.errors = (redis.RedisError, OSError)
         self.prefix = f"{prefix}:pair"
 
     def add(self, code: str, device_code: str, seconds: int) -> bool:
-        """Keep `code` for `seconds`; False if the code is taken."""
+        """Keep `code` for `seconds`; False if the code is taken (raises `errors` when Redis fails: the caller
+        keeps the code in its own memory then)."""
         return bool(self.redis.set(f"{self.prefix}:{code}", device_code, nx=True, ex=seconds))
 
     def get(self, code: str) -> str | None:
-        return self.redis.get(f"{self.prefix}:{code}")
+        """The device code of a live pairing code; None if unknown, expired or Redis is unreachable."""
+        try:
+            return self.redis.get(f"{self.prefix}:{code}")
+        except self.errors:
+            return None
 
     def remove(self, code: str) -> None:
-        self.redis.delete(f"{self.prefix}:{code}")
+        with contextlib.suppress(*self.errors):  # if Redis fails, the code still expires by itself
+            self.redis.delete(f"{self.prefix}:{code}")

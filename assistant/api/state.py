@@ -124,10 +124,13 @@ class ServiceState:
         import secrets
 
         if self._shared_pairings is not None:
-            while True:
-                code = f"{secrets.randbelow(10**6):06d}"
-                if self._shared_pairings.add(code, device_code, PAIRING_SECONDS):
-                    return code
+            try:
+                while True:
+                    code = f"{secrets.randbelow(10**6):06d}"
+                    if self._shared_pairings.add(code, device_code, PAIRING_SECONDS):
+                        return code
+            except self._shared_pairings.errors as exc:  # Redis down: this node's own codes until it is back
+                log.warning("Redis 不可用，配对码只在本节点有效 (Redis unavailable, pairing on this node): %s", exc)
         now = time.time()
         with self._pairings_lock:
             self._pairings = {c: v for c, v in self._pairings.items() if v[1] > now}
@@ -142,8 +145,8 @@ class ServiceState:
 
     def pairing(self, code: str) -> str | None:
         """The device code a live pairing code stands for, or None."""
-        if self._shared_pairings is not None:
-            return self._shared_pairings.get(code)
+        if self._shared_pairings is not None and (shared := self._shared_pairings.get(code)) is not None:
+            return shared
         with self._pairings_lock:
             found = self._pairings.get(code)
         return found[0] if found and found[1] > time.time() else None
@@ -151,6 +154,5 @@ class ServiceState:
     def pairing_used(self, code: str) -> None:
         if self._shared_pairings is not None:
             self._shared_pairings.remove(code)
-            return
         with self._pairings_lock:
             self._pairings.pop(code, None)
