@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -52,6 +53,8 @@ class Runtime:
         self.use_database = use_database
         self._index: SearchIndex | None = None
         self.last_build: str | None = None  # why the index was last (re)built, if it was
+        self.generation = 0  # the knowledge generation (knowledge_changes) the database part of `kb` reflects
+        self._publishing = threading.RLock()  # one change of the knowledge in memory at a time
 
     @property
     def database(self) -> Database:
@@ -75,9 +78,11 @@ class Runtime:
 
         from assistant.services.bureau_contacts import merge_contacts, saved_contacts
         from assistant.services.faq import approved_entries
+        from assistant.services.knowledge_changes import generation
 
         try:
             with self.database.session() as s:
+                self.generation = generation(s)  # read first: what follows is at least this new
                 extra = approved_entries(s, kb)
                 contacts = saved_contacts(s)
         except (SQLAlchemyError, OSError) as exc:  # keep answering from the files when the database is down
@@ -185,17 +190,68 @@ class Runtime:
     def publish_faq(self, entry: FaqEntry) -> None:
         """Put a newly approved (or re-approved, merged) entry live: update the knowledge in memory and its one
         index partition."""
-        faq = (*(f for f in self.kb.faq if f.id != entry.id), entry)
-        self.kb = dataclasses.replace(self.kb, faq=faq)
-        self._refresh_faq_partition(entry.region)
+        with self._publishing:
+            faq = (*(f for f in self.kb.faq if f.id != entry.id), entry)
+            self.kb = dataclasses.replace(self.kb, faq=faq)
+            self._refresh_faq_partition(entry.region)
 
     def unpublish_faq(self, faq_id: str) -> None:
         """Take an entry off the kiosks at once (withdrawn, merged away or reopened for editing)."""
-        gone = [f for f in self.kb.faq if f.id == faq_id]
-        if not gone:
-            return
-        self.kb = dataclasses.replace(self.kb, faq=tuple(f for f in self.kb.faq if f.id != faq_id))
-        self._refresh_faq_partition(gone[0].region)
+        with self._publishing:
+            gone = [f for f in self.kb.faq if f.id == faq_id]
+            if not gone:
+                return
+            self.kb = dataclasses.replace(self.kb, faq=tuple(f for f in self.kb.faq if f.id != faq_id))
+            self._refresh_faq_partition(gone[0].region)
+
+    def sync_faq_region(self, region: str) -> bool:
+        """Make the county's database-approved FAQ entries what the database holds now (a change made through
+        another node or the CLI); its one partition is re-indexed only if they differ. True if it changed."""
+        from assistant.services.faq import approved_entries
+
+        with self._publishing, self.database.session() as s:
+            fresh = sorted(approved_entries(s, self.kb, region), key=lambda f: f.id)
+            held = sorted((f for f in self.kb.faq if f.path.startswith("数据库/") and f.region == region),
+                          key=lambda f: f.id)
+            if fresh == held:
+                return False
+            gone = {f.id for f in held}
+            faq = (*(f for f in self.kb.faq if f.id not in gone), *fresh)
+            self.kb = dataclasses.replace(self.kb, faq=faq)
+            self._refresh_faq_partition(region)
+            return True
+
+    def sync_contact(self, region_code: str) -> bool:
+        """Make the bureau's contact details what the database holds now. True if they changed."""
+        from assistant.services.bureau_contacts import saved_contacts, with_contact
+
+        if region_code not in self.knowledge_files.regions:
+            return False
+        with self._publishing, self.database.session() as s:
+            saved = saved_contacts(s).get(region_code)
+            base = self.knowledge_files.regions[region_code]
+            region = with_contact(base, saved) if saved is not None else base
+            if self.kb.regions.get(region_code) == region:
+                return False
+            self.kb = dataclasses.replace(self.kb, regions={**self.kb.regions, region_code: region})
+            self.regions.replace(region)
+            return True
+
+    def apply_changes(self, changes: list) -> list[str]:
+        """Apply knowledge changes (`knowledge_changes.Change`) recorded by any node, oldest first; each county
+        partition is refreshed once. Returns what was refreshed, for the log."""
+        from assistant.services.knowledge_changes import pending_work
+
+        if not changes:
+            return []
+        faq, contacts, referral = pending_work(changes)
+        done = [f"faq:{r}" for r in sorted(faq) if self.sync_faq_region(r)]
+        done += [f"contact:{r}" for r in sorted(contacts) if self.sync_contact(r)]
+        if referral:
+            self.publish_referral_rules()
+            done.append("referral")
+        self.generation = max(self.generation, max(c.generation for c in changes))
+        return done
 
     def _refresh_faq_partition(self, region: str) -> None:
         index = self.ensure_index()
@@ -208,9 +264,10 @@ class Runtime:
         """Put a bureau's saved contact details live for kiosk answers, the region list and FAQ sheets."""
         from assistant.services.bureau_contacts import with_contact
 
-        region = with_contact(self.knowledge_files.regions[region_code], saved)
-        self.kb = dataclasses.replace(self.kb, regions={**self.kb.regions, region_code: region})
-        self.regions.replace(region)
+        with self._publishing:
+            region = with_contact(self.knowledge_files.regions[region_code], saved)
+            self.kb = dataclasses.replace(self.kb, regions={**self.kb.regions, region_code: region})
+            self.regions.replace(region)
 
     @cached_property
     def calibration(self) -> Calibration:

@@ -134,6 +134,19 @@ def full_regions():
     return RegionTree(load_knowledge(KNOWLEDGE).regions)
 
 
+def service_url(env: str, what: str) -> str:
+    """The URL of a test service the test script starts (PostgreSQL, Redis): in CI a missing one fails the test,
+    elsewhere it skips it."""
+    import os
+
+    url = os.environ.get(env)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{env} must be set in CI (./scripts/test.sh starts {what})")
+        pytest.skip(f"{env} not set")
+    return url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import shutil
 import tarfile
 import uuid
@@ -16,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import service_url
 from sqlalchemy import MetaData, create_engine, select
 from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
@@ -36,12 +36,7 @@ PG_ENV = "BANGJIAO_TEST_POSTGRES_URL"  # the same variable and CI rule as tests/
 
 
 def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PG_ENV} must be set in CI (./scripts/test.sh starts PostgreSQL)")
-        pytest.skip(f"{PG_ENV} not set")
-    return url
+    return service_url(PG_ENV, "PostgreSQL")
 
 
 @pytest.fixture

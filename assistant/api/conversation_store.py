@@ -56,6 +56,13 @@ def session_key(kiosk_id: int, session_id: int) -> str:
     return f"{kiosk_id}:{session_id}"
 
 
+def pick_turn(turns: list[Turn], number: int | None) -> Turn | None:
+    """The turn numbered `number`, or the latest when `number` is None (pure)."""
+    if number is None:
+        return turns[-1] if turns else None
+    return next((t for t in turns if t.number == number), None)
+
+
 @dataclass
 class _Conversation:
     turns: list[Turn] = field(default_factory=list)
@@ -76,9 +83,13 @@ class ConversationStore:
         self._data: OrderedDict[str, _Conversation] = OrderedDict()
 
     def append(self, key: str, turn: Turn) -> Turn:
-        """Add a turn at the end of the session's history; returns it with its number."""
+        """Add a turn at the end of the session's history; returns it with its number. A retried question (the
+        same question id as the last turn) is not added again."""
         with self._lock:
             conv = self._live(key)
+            if conv is not None and turn.question_id is not None and conv.turns \
+                    and conv.turns[-1].question_id == turn.question_id:
+                return conv.turns[-1]
             if conv is None:
                 conv = self._data[key] = _Conversation()
                 while len(self._data) > self.max_sessions:
@@ -100,10 +111,7 @@ class ConversationStore:
 
     def turn(self, key: str, number: int | None = None) -> Turn | None:
         """One turn by its number, or the latest when `number` is None."""
-        turns = self.turns(key)
-        if number is None:
-            return turns[-1] if turns else None
-        return next((t for t in turns if t.number == number), None)
+        return pick_turn(self.turns(key), number)
 
     def clear(self, key: str) -> None:
         with self._lock:

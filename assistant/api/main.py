@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     async def lifespan(app: FastAPI):
         state.start()
         yield
+        state.stop()
 
     app = FastAPI(title="帮教问答 Bangjiao Q&A", version=__version__, lifespan=lifespan,
                   description="Kiosk API: answers from the asker's home-county policies, with sources.")

@@ -10,6 +10,10 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in SQLite and PostgreSQL alike: la
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION, description="问题（口语即可）")
+    request_id: str | None = Field(
+        default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the kiosk's own id for this question: a retry with the same id (e.g. sent to another node after "
+                    "the first one failed) is logged once and returns the same question_id")
 
     @field_validator("question")
     @classmethod

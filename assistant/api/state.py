@@ -7,11 +7,11 @@ import threading
 import time
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from assistant.api.conversation_store import ConversationStore
+from assistant.api.knowledge_sync import KnowledgeFollower, wants_sync
 from assistant.api.last_known_good import LastKnownGood
+from assistant.api.shared_state import Limiter, RedisConversationStore, RedisPairings
 from assistant.privacy.redact import redact
 from assistant.runtime import Runtime
 from assistant.services.kiosks import SESSION_IDLE
@@ -29,7 +29,11 @@ SPEECH_RATE = parse("30/minute")
 
 
 class ServiceState:
-    """Warms up in a background thread (index build/refresh, model load) so /health can report progress."""
+    """Warms up in a background thread (index build/refresh, model load) so /health can report progress.
+
+    With `BANGJIAO_REDIS_URL` set, rate limits, lockouts, the turns of kiosk sessions and pairing codes live in
+    Redis and hold across service nodes; on PostgreSQL a follower applies knowledge changes made through other
+    nodes (`api/knowledge_sync.py`). Without them (the embedded default) all of it stays in this process."""
 
     def __init__(self, runtime: Runtime, rate: str = "20/minute"):
         self.runtime = runtime
@@ -40,9 +44,17 @@ class ServiceState:
         self.started = time.time()
         self.warmup_seconds: float | None = None
         self.last_known_good = LastKnownGood(SESSION_IDLE.total_seconds())  # kiosk checks, for database outages
-        self.conversations = ConversationStore(ttl=SESSION_IDLE.total_seconds())  # turns of each kiosk session
-        self.speech = Synthesizer(runtime.settings.data_dir / "speech")  # read-aloud, cached per answer text
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        settings = runtime.settings
+        redis_url, prefix = settings.redis_url, settings.redis_prefix
+        # turns of each kiosk session
+        self.conversations: ConversationStore | RedisConversationStore = (
+            RedisConversationStore(redis_url, prefix, ttl=SESSION_IDLE.total_seconds()) if redis_url
+            else ConversationStore(ttl=SESSION_IDLE.total_seconds()))
+        self.speech = Synthesizer(settings.data_dir / "speech")  # read-aloud, cached per answer text
+        self._limiter = Limiter(redis_url, prefix)
+        self._shared_pairings = RedisPairings(redis_url, prefix) if redis_url else None
+        self.follower = KnowledgeFollower(runtime) if runtime.use_database and wants_sync(settings.database_url) \
+            else None
         self._rate = parse(rate)
         self._login_per_user = parse(LOGIN_FAILURES_PER_USER)
         self._login_per_address = parse(LOGIN_FAILURES_PER_ADDRESS)
@@ -60,6 +72,8 @@ class ServiceState:
             redact("我叫张三")  # loads the name tagger
             self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
             self.qlog.replay()
+            if self.follower is not None:
+                self.follower.start()
             self.warmup_seconds = round(time.time() - self.started, 1)
             self.ready.set()
         except Exception as exc:  # reported on /health; the process stays up to say why
@@ -68,6 +82,10 @@ class ServiceState:
 
     def start(self) -> None:
         threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
 
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))
@@ -105,6 +123,14 @@ class ServiceState:
         screen (held in memory only; a restart just means pairing again)."""
         import secrets
 
+        if self._shared_pairings is not None:
+            try:
+                while True:
+                    code = f"{secrets.randbelow(10**6):06d}"
+                    if self._shared_pairings.add(code, device_code, PAIRING_SECONDS):
+                        return code
+            except self._shared_pairings.errors as exc:  # Redis down: this node's own codes until it is back
+                log.warning("Redis 不可用，配对码只在本节点有效 (Redis unavailable, pairing on this node): %s", exc)
         now = time.time()
         with self._pairings_lock:
             self._pairings = {c: v for c, v in self._pairings.items() if v[1] > now}
@@ -119,10 +145,14 @@ class ServiceState:
 
     def pairing(self, code: str) -> str | None:
         """The device code a live pairing code stands for, or None."""
+        if self._shared_pairings is not None and (shared := self._shared_pairings.get(code)) is not None:
+            return shared
         with self._pairings_lock:
             found = self._pairings.get(code)
         return found[0] if found and found[1] > time.time() else None
 
     def pairing_used(self, code: str) -> None:
+        if self._shared_pairings is not None:
+            self._shared_pairings.remove(code)
         with self._pairings_lock:
             self._pairings.pop(code, None)

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
         default=True, description="portal cookies only over HTTPS (browsers also accept them from http://localhost)",
     )
 
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for state shared by several service nodes (kiosk rate limits, sign-in and PIN lockouts, "
+                    "the turns of kiosk sessions, officer pairing codes), e.g. redis://127.0.0.1:6379/0; empty: kept "
+                    "in the process's memory (one node)",
+    )
+    redis_prefix: str = Field(default="bangjiao", pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+                              description="prefix of every Redis key (several installations may share one Redis)")
+
     trusted_proxies: str = Field(
         default="", description="comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
                                 "empty: none, the peer's own address is the client (audit log, sign-in throttle)",

@@ -18,6 +18,7 @@ from assistant.knowledge.models import FILL_IN_RE, Bureau, Region
 from assistant.services import audit
 from assistant.services.audit import Actor, actor_name, scope_of
 from assistant.services.errors import InvalidError
+from assistant.services.knowledge_changes import CONTACT, record_change
 from assistant.storage.models import BureauContact
 
 FIELDS = {"name": ("单位名称", 100), "phone": ("电话", 60), "address": ("地址", 200), "hours": ("办公时间", 100)}
@@ -57,6 +58,7 @@ def save_contact(s: Session, region_code: str, values: Mapping[str, str | None],
     audit.record(s, actor, "contact_updated", region_code,
                  f"{row.name or ''} | {row.phone or ''} | {row.address or ''} | {row.hours or ''}",
                  scope=scope_of(actor, region_code))
+    record_change(s, CONTACT, region_code)  # live on every service node
     return row
 
 

@@ -14,6 +14,7 @@ from assistant.services import audit
 from assistant.services.audit import SYSTEM, Actor, actor_name, scope_of
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.followups import ANSWERED, DELIVERED, check_region, get_followup, group_members
+from assistant.services.knowledge_changes import FAQ, record_change
 from assistant.storage.models import FaqRecord
 
 
@@ -148,6 +149,7 @@ def approve(s: Session, kb: KnowledgeBase, faq_id: str, actor: Actor, region_cod
     record.approved_by = actor_name(actor)
     record.approved_at = datetime.now(UTC)
     audit.record(s, actor, "faq_approved", faq_id, entry.question[:200], scope=scope_of(actor, record.region_code))
+    record_change(s, FAQ, record.region_code)  # every service node re-indexes the county's FAQ partition
     return entry
 
 
@@ -161,6 +163,7 @@ def reopen(s: Session, faq_id: str, region_code: str | None = None, *, by: Actor
         raise StateError(f"问答 {faq_id} 不是已发布的问答")
     record.status, record.approved_by, record.approved_at = "draft", None, None
     audit.record(s, by, "faq_reopened", faq_id, scope=scope_of(by, record.region_code))
+    record_change(s, FAQ, record.region_code)
     return record
 
 
@@ -170,6 +173,8 @@ def withdraw(s: Session, faq_id: str, region_code: str | None = None, *, by: Act
     record = get_record(s, faq_id, region_code)
     if record.status == WITHDRAWN:
         raise StateError(f"问答 {faq_id} 已经撤回")
+    if record.status == "approved":
+        record_change(s, FAQ, record.region_code)
     record.status = WITHDRAWN
     audit.record(s, by, "faq_withdrawn", faq_id, note.strip(), scope=scope_of(by, record.region_code))
     return record
@@ -189,16 +194,22 @@ def merge(s: Session, kb: KnowledgeBase, keep_id: str, other_id: str,
     wordings = [other.question, *other.paraphrases, *keep.paraphrases]
     keep.paraphrases = [w for w in dict.fromkeys(x.strip() for x in wordings) if w and w != keep.question.strip()]
     keep.topics = list(dict.fromkeys([*keep.topics, *other.topics]))
+    if "approved" in (keep.status, other.status):
+        record_change(s, FAQ, keep.region_code)
     other.status = WITHDRAWN
     entry = validate_record(kb, keep, "approved") if keep.status == "approved" else None
     audit.record(s, by, "faq_merged", other_id, f"并入 {keep_id}", scope=scope_of(by, keep.region_code))
     return keep, entry
 
 
-def approved_entries(s: Session, kb: KnowledgeBase) -> list[FaqEntry]:
-    """Every approved entry in the database, validated (invalid ones are skipped, not published)."""
+def approved_entries(s: Session, kb: KnowledgeBase, region_code: str | None = None) -> list[FaqEntry]:
+    """Every approved entry in the database (or of one county), validated (invalid ones are skipped, not
+    published)."""
     out = []
-    for record in s.scalars(select(FaqRecord).where(FaqRecord.status == "approved").order_by(FaqRecord.id)):
+    query = select(FaqRecord).where(FaqRecord.status == "approved").order_by(FaqRecord.id)
+    if region_code is not None:
+        query = query.where(FaqRecord.region_code == region_code)
+    for record in s.scalars(query):
         try:
             out.append(validate_record(kb, record, "approved"))
         except InvalidError:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from assistant.answering.models import FLAGGED, Answer
@@ -48,10 +48,20 @@ class LogResult:
     notice: str | None = None  # for the asker when the record could not be stored at all
 
 
-def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset()) -> dict:
+def request_client_id(kiosk_id: int | None, request_id: str) -> str:
+    """The log record id of a kiosk's request id (pure): the same for a retry of the same question, different for
+    every kiosk (one kiosk cannot reach another's record with a guessed id)."""
+    return str(uuid.uuid5(REQUEST_NAMESPACE, f"{kiosk_id}:{request_id}"))
+
+
+REQUEST_NAMESPACE = uuid.UUID("5f0c1c39-3d0e-4b6e-9a51-6b6a69616f71")
+
+
+def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset(),
+               client_id: str | None = None) -> dict:
     """The row to store for `answer`: redacted text, decision, sources shown; no personal data."""
     return {
-        "client_id": str(uuid.uuid4()), "asked_at": datetime.now(UTC).isoformat(),
+        "client_id": client_id or str(uuid.uuid4()), "asked_at": datetime.now(UTC).isoformat(),
         "prison": ctx.prison, "kiosk": ctx.kiosk, "region_code": answer.region_code, "topic": answer.topic,
         "text": redact(answer.question, keep), "status": answer.status, "alert": answer.alert,
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
@@ -113,12 +123,16 @@ class QuestionLog:
                 q.followup_id = fu.id
             return q.id, q.followup_id
 
-    def record(self, answer: Answer, ctx: AskContext) -> LogResult:
+    def record(self, answer: Answer, ctx: AskContext, client_id: str | None = None) -> LogResult:
         """Log `answer`; never raises for a storage failure: the record is spooled instead, and if even that
-        fails the result carries a notice for the asker (and the loss is logged as critical)."""
-        rec = log_record(answer, ctx, self.keep)
+        fails the result carries a notice for the asker (and the loss is logged as critical). A `client_id`
+        already logged (a retried request) returns that record's ids and stores nothing."""
+        rec = log_record(answer, ctx, self.keep, client_id)
         try:
-            qid, fid = self.write(rec)
+            try:
+                qid, fid = self.write(rec)
+            except IntegrityError:  # the same retried request was written meanwhile (another node): take that row
+                qid, fid = self.write(rec)
         except (SQLAlchemyError, OSError) as exc:
             return self._spool(rec, exc)
         self.replay()

@@ -30,6 +30,7 @@ from assistant.knowledge.models import KnowledgeBase
 from assistant.services import audit, faq, followups
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.grouping import cluster
+from assistant.services.knowledge_changes import REFERRAL, record_change
 from assistant.services.periods import within
 from assistant.services.statistics import NO_TOPIC, Theme, unanswered_themes, week_label
 from assistant.services.users import Principal
@@ -361,6 +362,7 @@ def add_rule(s: Session, who: Principal, item_id: str | None, topic: str | None,
     rule = ReferralRule(region_code=region, item_id=item_id, topic=topic, note=note[:1000], created_by=who.username)
     s.add(rule)
     s.flush()
+    record_change(s, REFERRAL, region)
     what = f"条目 {item_id}" if item_id else f"主题 {topic}"
     audit.record(s, who, "referral_rule_added", f"rule:{rule.id}", f"{what}；{note[:300]}")
     return rule
@@ -397,6 +399,7 @@ def withdraw_rule(s: Session, who: Principal, rule_id: int) -> ReferralRule:
     if rule.withdrawn_at is not None:
         raise StateError(f"转人工规则 {rule_id} 已经撤销")
     rule.withdrawn_at, rule.withdrawn_by = datetime.now(UTC), who.username
+    record_change(s, REFERRAL, rule.region_code)
     audit.record(s, who, "referral_rule_withdrawn", f"rule:{rule.id}", rule.item_id or rule.topic or "")
     return rule
 

@@ -229,3 +229,15 @@ class ReferralRule(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KnowledgeChange(Base):
+    """One change of the knowledge a node serves (an FAQ entry of a county, a bureau's contact details, the
+    referral rules), written in the transaction of the change. The id is the knowledge generation: every node
+    applies the changes above the generation it has (LISTEN/NOTIFY on PostgreSQL, polling as the fallback)."""
+
+    __tablename__ = "knowledge_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # faq | contact | referral
+    region_code: Mapped[str] = mapped_column(String(6), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -21,4 +21,5 @@ def health(state: State) -> JSONResponse:
         body["index"] = {"built_at": m.built_at, "counts": m.counts, "model": m.model}
         body["spooled"] = len(state.qlog.spool.pending())
         body["unsaved"] = state.qlog.unsaved  # questions neither the database nor the spool could take
+        body["knowledge_generation"] = state.runtime.generation  # the same on every node once changes arrived
     return JSONResponse(body, 200 if ready else 503)

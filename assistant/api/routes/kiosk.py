@@ -37,7 +37,7 @@ from assistant.services import followups, kiosks, questions
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, ThrottledError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.most_asked import most_asked
-from assistant.services.questions import AskContext
+from assistant.services.questions import AskContext, request_client_id
 
 router = APIRouter(prefix="/api", tags=["kiosk"])
 TOP_QUESTIONS = 6
@@ -181,8 +181,9 @@ def ask(body: AskRequest, state: ReadyState, kiosk: CurrentKiosk, session: Curre
     runtime = state.runtime
     earlier = state.conversations.turns(session.key)  # a follow-up ("那我女儿呢？") leans on the last turn
     answer = runtime.answerer.run(body.question, session.region_code, context=earlier[-1].context if earlier else None)
+    client_id = request_client_id(kiosk.id, body.request_id) if body.request_id else None
     logged = state.qlog.record(answer, AskContext(prison=kiosk.prison, kiosk=kiosk.name,
-                                                  inmate_number=session.inmate_number, kiosk_id=kiosk.id))
+                                                  inmate_number=session.inmate_number, kiosk_id=kiosk.id), client_id)
     answer.question_id, answer.followup_id = logged.question_id, logged.followup_id
     if logged.notice:  # neither the database nor the spool took it: the asker must know
         answer.answer = f"{answer.answer}\n\n{logged.notice}"

@@ -25,6 +25,11 @@ async function api(method, path, body, extraHeaders) {
   return data;
 }
 
+// A random id per question, so that a retry is logged once (crypto.randomUUID needs HTTPS; this does not).
+function requestId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function busy(on) { $("busy").hidden = !on; }
 
 // ---------- registration and session ----------
@@ -191,7 +196,15 @@ async function ask(question) {
   if (!question) { text($("ask-error"), "请先写下你的问题"); return; }
   busy(true);
   try {
-    const a = await api("POST", "/api/ask", { question });
+    const body = { question, request_id: requestId() };
+    let a;
+    try {
+      a = await api("POST", "/api/ask", body);
+    } catch (e) {  // the node (or the network) failed on the way: once more, the same id is logged only once
+      if (e.status !== undefined && ![502, 503, 504].includes(e.status)) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+      a = await api("POST", "/api/ask", body);
+    }
     state.lastAnswer = a;
     renderAnswer(a);
     conversationAdded(a);  // conversation.js: earlier turns above this answer

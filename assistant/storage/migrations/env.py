@@ -7,6 +7,7 @@ from assistant.storage.db import make_engine
 from assistant.storage.models import Base
 
 config = context.config
+MIGRATION_LOCK = 0x62_6A_6D_67  # PostgreSQL advisory lock held by the transaction that migrates
 target_metadata = Base.metadata
 
 
@@ -41,6 +42,8 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":  # several nodes starting at once: one migrates, the
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")  # others then see head
             context.run_migrations()
     engine.dispose()
 
