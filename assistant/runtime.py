@@ -70,7 +70,8 @@ class Runtime:
 
     @cached_property
     def kb(self) -> KnowledgeBase:
-        """The knowledge files plus the FAQ entries and contact details bureaus saved in the database."""
+        """The knowledge files plus the FAQ entries and contact details bureaus saved in the database, with the
+        bureaus' changes to file entries (edited, withdrawn, merged) applied."""
         kb = self.knowledge_files
         if not self.use_database:
             return kb
@@ -78,24 +79,31 @@ class Runtime:
 
         from assistant.services.bureau_contacts import merge_contacts, saved_contacts
         from assistant.services.faq import approved_entries
+        from assistant.services.file_faq import active_changes, apply_overrides
         from assistant.services.knowledge_changes import generation
 
         try:
             with self.database.session() as s:
                 self.generation = generation(s)  # read first: what follows is at least this new
+                changes = active_changes(s)
                 extra = approved_entries(s, kb)
                 contacts = saved_contacts(s)
         except (SQLAlchemyError, OSError) as exc:  # keep answering from the files when the database is down
             self.progress(f"数据库不可用，暂不加载司法局发布的问答和联系方式 (database unavailable): {exc}")
             return kb
+        kb = apply_overrides(kb, changes)
         return dataclasses.replace(kb, faq=(*kb.faq, *extra), regions=merge_contacts(kb.regions, contacts))
 
     def database_faq_hash(self) -> str:
-        """Identity of the database-approved FAQ entries merged into the index."""
+        """Identity of the database-approved FAQ entries merged into the index and of the file entries bureaus
+        edited (their path starts with 数据库/ too) or took off."""
         digest = hashlib.sha256()
         for f in self.kb.faq:
             if f.path.startswith("数据库/"):
                 digest.update(f"{f.id}\0{f.question}\0{f.answer}\0{'|'.join(f.paraphrases)}".encode())
+        live = {f.id for f in self.kb.approved_faq}
+        for gone in sorted(f.id for f in self.knowledge_files.approved_faq if f.id not in live):
+            digest.update(f"-{gone}\0".encode())
         return digest.hexdigest()[:16]
 
     @cached_property
@@ -189,9 +197,17 @@ class Runtime:
 
     def publish_faq(self, entry: FaqEntry) -> None:
         """Put a newly approved (or re-approved, merged) entry live: update the knowledge in memory and its one
-        index partition."""
+        index partition. An entry keeps its place, and a restored file entry gets its place in the files back
+        (sheets list unasked entries in knowledge order)."""
         with self._publishing:
-            faq = (*(f for f in self.kb.faq if f.id != entry.id), entry)
+            faq = self.kb.faq
+            if any(f.id == entry.id for f in faq):
+                faq = tuple(entry if f.id == entry.id else f for f in faq)
+            else:
+                rank = {f.id: i for i, f in enumerate(self.knowledge_files.faq)}
+                last = len(rank)
+                pos = next((i for i, f in enumerate(faq) if rank.get(f.id, last) > rank.get(entry.id, last)), len(faq))
+                faq = (*faq[:pos], entry, *faq[pos:])
             self.kb = dataclasses.replace(self.kb, faq=faq)
             self._refresh_faq_partition(entry.region)
 
@@ -205,15 +221,17 @@ class Runtime:
             self._refresh_faq_partition(gone[0].region)
 
     def sync_faq_region(self, region: str) -> bool:
-        """Make the county's database-approved FAQ entries what the database holds now (a change made through
-        another node or the CLI); its one partition is re-indexed only if they differ. True if it changed."""
+        """Make the county's FAQ entries what the database holds now — bureau-published entries and bureaus'
+        edits of file entries, changed through another node or the CLI; its one partition is re-indexed only
+        if they differ. True if it changed."""
         from assistant.services.faq import approved_entries
+        from assistant.services.file_faq import active_changes, apply_overrides
 
         with self._publishing, self.database.session() as s:
-            fresh = sorted(approved_entries(s, self.kb, region), key=lambda f: f.id)
-            held = sorted((f for f in self.kb.faq if f.path.startswith("数据库/") and f.region == region),
-                          key=lambda f: f.id)
-            if fresh == held:
+            files = apply_overrides(self.knowledge_files, active_changes(s))  # bureaus' edits of file entries
+            fresh = [*(f for f in files.faq if f.region == region), *approved_entries(s, self.kb, region)]
+            held = [f for f in self.kb.faq if f.region == region]
+            if sorted(fresh, key=lambda f: f.id) == sorted(held, key=lambda f: f.id):
                 return False
             gone = {f.id for f in held}
             faq = (*(f for f in self.kb.faq if f.id not in gone), *fresh)

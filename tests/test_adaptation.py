@@ -20,7 +20,7 @@ from assistant.embedding.adaptation import (
 from assistant.knowledge.models import FaqEntry
 
 
-def entry(i: int, topic: str, region: str = "national", status: str = "approved", n: int = 3) -> FaqEntry:
+def entry(i: int, topic: str, region: str = "000000", status: str = "approved", n: int = 3) -> FaqEntry:
     return FaqEntry(id=f"faq-{i}", region=region, topics=(topic,), status=status, question=f"问题{i}？",
                     paraphrases=tuple(f"问法{i}-{k}" for k in range(n)), answer=f"回答{i}。", sources=(), path="x")
 
@@ -43,6 +43,15 @@ def test_triplets_skip_drafts_weigh_local_entries_and_are_deterministic():
     assert sum(t.anchor.startswith("问法2-") for t in triplets) == 3 * 3
     assert sum(t.anchor.startswith("问法1-") for t in triplets) == 3
     assert training_triplets(entries, Recipe(local_repeat=3)) == triplets
+
+
+def test_each_pass_takes_a_bounded_sample_of_an_entrys_wordings():
+    entries = [entry(1, "jobs", n=20), entry(2, "jobs", n=20)]
+    triplets = training_triplets(entries, Recipe(wordings_per_entry=5))
+    first = [t.anchor for t in triplets if t.anchor.startswith("问法1-")]
+    assert len(first) == 5 and len(set(first)) == 5
+    every = training_triplets(entries, Recipe(wordings_per_entry=0))
+    assert len([t for t in every if t.anchor.startswith("问法1-")]) == 20
 
 
 def test_cache_key_follows_base_pairs_and_recipe():
@@ -71,7 +80,7 @@ def test_adapted_model_is_cached_kept_across_restarts_and_retrained_on_request(
     calls = []
     monkeypatch.setattr(adaptation, "train", lambda *a: calls.append(1) or fake_train(*a))
     cache = tmp_path / "cache"
-    many = [entry(i, f"t{i % 7}", n=MIN_TRIPLETS // 20) for i in range(25)]
+    many = [entry(i, f"t{i % 7}", n=10) for i in range(MIN_TRIPLETS // 5)]
     first = current_model(tmp_path / "base", "fp", many, cache)
     assert first.name.startswith("adapted-") and (first / "adaptation.json").is_file() and len(calls) == 1
     assert json.loads((first / "adaptation.json").read_text())["triplets"] == len(training_triplets(many))

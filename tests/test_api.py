@@ -70,6 +70,7 @@ def test_ask_answers_with_sources_and_logs_redacted(client, kiosk, full_runtime)
     body = r.json()
     assert r.status_code == 200 and body["status"] == "answered" and body["sources"]
     assert body["bureau"]["name"] == "涟源市司法局" and body["bureau"]["phone"] is None
+    assert body["basis"].startswith("依据的法律法规截至2025年4月；本条内容复核于2026年")  # the kiosk card's line
     with full_runtime.database.session() as s:
         q = s.get(Question, body["question_id"])
         assert "张伟" not in q.text and q.kiosk == kiosk_name(full_runtime, kiosk) and q.prison == "雁北监狱"
@@ -86,6 +87,7 @@ def test_flagged_question_and_unresolved_button_create_followups(client, kiosk, 
     headers = open_session(client, kiosk, county="宁城")
     flagged = client.post("/api/ask", json={"question": "我老婆的低保批了没有"}, headers=headers).json()
     assert flagged["status"] == "flagged" and flagged["followup_id"] and "宁城县司法局" in flagged["answer"]
+    assert flagged["basis"] is None  # a flag quotes no entry: no review date to show
     answered = client.post("/api/ask", json={"question": "醉驾以后多久能重新考驾照"}, headers=headers).json()
     r = client.post("/api/feedback", json={"question_id": answered["question_id"]}, headers=headers)
     assert r.status_code == 200 and "宁城县司法局" in r.json()["message"]

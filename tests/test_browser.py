@@ -57,6 +57,8 @@ def test_topic_answer_sources_and_not_solved(server, browser, registration, full
     page.click("#answer-sources summary")  # sources are folded under 依据, one line per law
     assert "适用：" in page.inner_text("#answer-sources")
     assert "涟源市司法局" in page.inner_text("#answer-bureau")
+    basis = page.inner_text("#answer-basis")  # under the sources: snapshot of the statutes, the entry's review
+    assert page.is_visible("#answer-basis") and basis.startswith("依据的法律法规截至2025年4月；本条内容复核于2026年")
     page.screenshot(path=str(SHOTS / "3-answer-with-sources.png"))
     page.click("#not-solved")
     page.wait_for_selector("#feedback-message:not([hidden])")
@@ -77,6 +79,7 @@ def test_free_question_flagged_kindly_at_full_hd(server, browser, registration):
     assert page.inner_text("#answer-title") == "已经帮你记下来了"
     assert "涟源市司法局" in page.inner_text("#answer-text")
     assert page.is_hidden("#not-solved") and page.inner_text("#answer-sources") == ""
+    assert page.is_hidden("#answer-basis")  # a flag quotes nothing, so it dates nothing
     page.screenshot(path=str(SHOTS / "5-flagged-1920.png"))
 
 
@@ -207,6 +210,7 @@ def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(s
     assert page.inner_text("#answer-title") == "回答" and picked in page.inner_text("#answer-question")
     entry = next(s for s in offered[vague].suggestions if s.question == picked)
     assert page.inner_text("#answer-text").strip() == entry.answer.strip()
+    assert page.inner_text("#answer-basis") == entry.public()["basis"] and "本条内容复核于" in entry.public()["basis"]
     with full_runtime.database.session() as s:
         q = s.query(Question).filter(Question.text == vague).order_by(Question.id.desc()).first()
         assert q.status == "suggested" and q.chosen == entry.id and entry.id in q.offered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,10 @@ def test_ask_json_from_stdin_end_to_end(cli_env):
     assert [r["status"] for r in rows] == ["answered", "out_of_scope", "flagged"]
     first = rows[0]
     assert set(first) == {"question", "county", "status", "answer", "sources", "alert", "parts", "followup_id",
-                          "suggestions", "resolved_question"}
+                          "suggestions", "resolved_question", "basis"}
+    day = r"\d{4}年\d{1,2}月\d{1,2}日"
+    assert re.fullmatch(rf"依据的法律法规截至2025年4月；本条内容复核于{day}(、{day})*。", first["basis"])
+    assert rows[1]["basis"] is None and rows[2]["basis"] is None  # nothing quoted, nothing to date
     assert first["county"] == "涟源市" and first["sources"][0]["citation"] and first["sources"][0]["region"]
     assert first["parts"][0]["status"] == "answered" and first["followup_id"] is None
 
@@ -61,6 +65,23 @@ def test_ask_conversation_resolves_follow_ups_and_an_empty_line_starts_afresh(cl
     assert blind["status"] == "suggested" and blind["suggestions"] == [] and "哪方面" in blind["answer"]
     refused = CliRunner().invoke(app, ["ask", "--conversation", "医保怎么办"])
     assert refused.exit_code == 2
+
+
+def test_ask_text_output_says_how_current_the_answer_is(cli_env, full_runtime):
+    """The plain output of an answered question carries the statute snapshot and the quoted entry's review date
+    (the date in the knowledge file, not today's)."""
+    from assistant.answering.basis import basis_note
+
+    answer = full_runtime.answerer.run("出狱后医保怎么办", "431382")
+    kb = full_runtime.kb
+    dated = {d.id: d.reviewed for d in kb.documents} | {f.id: f.reviewed for f in kb.faq}
+    quoted = [i.split("#")[0] for p in answer.parts for i in p.item_ids]
+    assert answer.status == "answered" and quoted
+    expected = basis_note(dated[i] for i in quoted)
+    assert "本条内容复核于" in expected
+    text = CliRunner().invoke(app, ["ask", "--county", "涟源", "--no-log", "出狱后医保怎么办"])
+    assert text.exit_code == 0, text.output
+    assert f"  {expected}" in text.output.splitlines()
 
 
 def test_unknown_county_exits_2_with_close_matches(cli_env):

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api import open_session
 
+from assistant.answering.basis import basis_note
 from assistant.api.main import create_app
 from assistant.services import kiosks
 from assistant.speech.text import prepare_for_speech
@@ -115,7 +116,8 @@ def test_slip_has_the_answers_without_inmate_number_names_or_crisis(client, kios
     assert slip["county"]["name"] == "涟源市" and slip["bureau"]["name"] == "涟源市司法局"
     assert slip["bureau"]["phone"] == "待司法局填写"  # not invented
     assert any("以户籍地司法局答复为准" in n for n in slip["notes"])
-    assert any("法律依据截至2025年4月" in n for n in slip["notes"])
+    assert basis_note() in slip["notes"]  # the one wording of answers and sheets, without a date
+    assert turn["basis"] == answered["basis"] and "本条内容复核于" in turn["basis"]
     text = json.dumps(slip, ensure_ascii=False)
     assert "A-7731" not in text and "张伟" not in text and "不想活" not in text
     assert client.get("/api/conversation").status_code == 403

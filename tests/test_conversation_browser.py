@@ -123,7 +123,7 @@ def test_the_slip_prints_this_sessions_answers(server, browser, registration, sh
     page.wait_for_function("() => window.__printed === 1")
     slip = page.inner_text("#slip")
     for expected in ("醉驾", "低保", "涟源市司法局", "电话：", "以户籍地司法局答复为准",
-                     "法律依据截至2025年4月", "适用：全国", "依据：《"):
+                     "依据的法律法规截至2025年4月。", "本条内容复核于", "适用：全国", "依据：《"):
         assert expected in slip, expected
     assert "A-5150" not in slip and "王强" not in slip
     assert page.is_hidden("#slip")  # on screen the slip never shows

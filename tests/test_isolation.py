@@ -23,6 +23,7 @@ from assistant.api.main import create_app
 from assistant.services import faq, followups, kiosks, review, users
 from assistant.storage.models import (
     BureauContact,
+    FaqOverride,
     FaqRecord,
     FollowUp,
     Kiosk,
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.slow
 BASE = PORTAL_BASE
 PASSWORD = PORTAL_PASSWORD
 HOME_COUNTY, OTHER_COUNTY = "431382", "150426"
+HOME_FILE_FAQ = "faq-lianyuan-bangjiao-file"  # an entry of the home county's knowledge files
 ROLES = ("anonymous", "kiosk", "prison_home", "prison_other", "bureau_home", "bureau_other", "admin")
 
 
@@ -134,6 +136,8 @@ def snapshot(runtime) -> dict:
             "reviews": [(r.question_id, r.verdict)
                         for r in s.scalars(select(QuestionReview).order_by(QuestionReview.id))],
             "rules": [(r.id, r.withdrawn_at) for r in s.scalars(select(ReferralRule).order_by(ReferralRule.id))],
+            "overrides": [(o.id, o.faq_id, o.action, o.active)
+                          for o in s.scalars(select(FaqOverride).order_by(FaqOverride.id))],
         }
 
 
@@ -238,6 +242,18 @@ def cases(w: World) -> list[Case]:
              f"/portal/admin/users/{w.victim_id}/disable"),
         Case("GET", "/portal/admin/audit", fs({"admin"})),
         Case("GET", "/portal/admin/unopened", fs({"admin"})),
+        # FAQ entries of the knowledge files: the home county's bureau (admins: national/provincial entries only);
+        # the withdrawal is undone by the restore case right after it
+        Case("GET", "/portal/knowledge-faq", fs({"bureau_home", "bureau_other", "admin"})),
+        Case("GET", "/portal/knowledge-faq/{faq_id}", fs({"bureau_home"}), f"/portal/knowledge-faq/{HOME_FILE_FAQ}"),
+        Case("POST", "/portal/knowledge-faq/{faq_id}/edit", fs(), f"/portal/knowledge-faq/{HOME_FILE_FAQ}/edit",
+             (("form", {"answer": "改过的答复", "paraphrases": "甲\n乙"}),)),  # too few wordings: 400 for the owner
+        Case("POST", "/portal/knowledge-faq/{faq_id}/merge", fs(), f"/portal/knowledge-faq/{HOME_FILE_FAQ}/merge",
+             (("form", {"into": HOME_FILE_FAQ}),)),  # into itself: 400 for the owner
+        Case("POST", "/portal/knowledge-faq/{faq_id}/withdraw", fs({"bureau_home"}),
+             f"/portal/knowledge-faq/{HOME_FILE_FAQ}/withdraw"),
+        Case("POST", "/portal/knowledge-faq/{faq_id}/restore", fs({"bureau_home"}),
+             f"/portal/knowledge-faq/{HOME_FILE_FAQ}/restore"),
         Case("POST", "/portal/logout", fs(PORTAL_USERS)),
     ]
 
@@ -270,7 +286,8 @@ def call(w: World, role: str, case: Case):
 
 # Routes whose test call is invalid even for the owner (already drafted; not published; merge into itself).
 OWNER_GETS_400 = {"/portal/bureau/followups/{followup_id}/draft", "/portal/bureau/faq/{faq_id}/reopen",
-                  "/portal/bureau/faq/{faq_id}/merge"}
+                  "/portal/bureau/faq/{faq_id}/merge", "/portal/knowledge-faq/{faq_id}/edit",
+                  "/portal/knowledge-faq/{faq_id}/merge"}
 
 
 def refused(response, role: str) -> bool:

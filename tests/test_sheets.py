@@ -199,7 +199,8 @@ def test_sources_dates_and_contact(db, kb, regions) -> None:
     sheet = _sheet(db, kb, regions, LIANYUAN, limit=50)
     medical = next(e for e in sheet.entries if e.faq_id == LY_MEDICAL)
     assert "《中华人民共和国社会保险法》（2018年修正）第25条" in medical.citations
-    assert medical.reviewed == date(2026, 11, 22) and "核对日期：2026年11月22日" in medical.checked_text
+    assert medical.reviewed == date(2026, 11, 22)
+    assert medical.basis_text == "依据的法律法规截至2025年4月；本条内容复核于2026年11月22日。"
     assert "适用：涟源市" in medical.checked_text and not medical.overdue
     overdue = _sheet(db, kb, regions, LIANYUAN, today=date(2028, 1, 1)).entries[0]
     assert overdue.overdue and "已过复核期限" in overdue.checked_text
@@ -295,6 +296,7 @@ def test_docx_has_questions_answers_sources_and_contact(printed: Sheet) -> None:
         assert _flat(f"{entry.number}.{entry.question}") in body
         assert _flat(entry.answer) in body
         assert _flat(entry.sources_text) in body
+        assert _flat(entry.basis_text) in body and _flat(f"本条内容复核于{entry.reviewed.year}年") in body
     for section in printed.sections:
         assert _flat(section.contact.name) in cells and f"户籍地：{section.full_name}" in body
     assert MISSING in cells
@@ -329,6 +331,8 @@ def test_pdf_text_and_page_image(printed: Sheet, pdf_file: Path) -> None:
     flat = _flat(text)
     for entry in printed.entries:
         assert _flat(entry.question) in flat
+        assert entry.reviewed and _flat(entry.basis_text) in flat  # every entry: snapshot and its review date
+    assert flat.count("依据的法律法规截至2025年4月；本条内容复核于") == len(printed.entries)
     assert "出狱后常见问题解答" in flat and "户籍地：湖南省娄底市涟源市" in flat
     assert "户籍地：内蒙古自治区赤峰市松山区" in flat
     assert "涟源市司法局" in flat and MISSING in flat and "以户籍地司法局和有关部门的答复为准" in flat

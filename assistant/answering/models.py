@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.answering.basis import basis_note
+
 ANSWERED = "answered"
 FLAGGED = "flagged"
 OUT_OF_SCOPE = "out_of_scope"
@@ -27,10 +29,11 @@ class Suggestion:
     question: str
     answer: str
     sources: list[SourceRef]
+    reviewed: str = ""  # the entry's review date (ISO)
 
     def public(self) -> dict:
         return {"id": self.id, "question": self.question, "answer": self.answer,
-                "sources": [asdict(s) for s in self.sources]}
+                "sources": [asdict(s) for s in self.sources], "basis": basis_note([self.reviewed])}
 
 
 @dataclass
@@ -46,6 +49,7 @@ class PartAnswer:
     topic: str | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
     resolved: str = ""  # the part as searched, after the conversation's context was applied
+    reviewed: list[str] = field(default_factory=list)  # review dates (ISO) of the items the answer quotes
 
     def public(self) -> dict:
         return {"question": self.question, "status": self.status, "answer": self.answer,
@@ -69,10 +73,19 @@ class Answer:
     resolved_question: str = ""  # what was searched after earlier turns were taken into account
     context: Any = None  # the conversation context after this turn (assistant.dialogue.resolve.Context)
 
+    @property
+    def basis(self) -> str | None:
+        """How current the legal basis is and when the quoted entries were reviewed; None when nothing was
+        answered (a flag, a caring message or choices quote no entry)."""
+        answered = [p for p in self.parts if p.status == ANSWERED]
+        if not answered:
+            return None
+        return basis_note(d for p in answered for d in p.reviewed)
+
     def public(self) -> dict:
         """The JSON shape of `assistant ask --json` and the kiosk API."""
         return {"question": self.question, "county": self.county, "status": self.status, "answer": self.answer,
                 "sources": [asdict(s) for s in self.sources], "alert": self.alert,
                 "parts": [p.public() for p in self.parts], "followup_id": self.followup_id,
                 "suggestions": [s.public() for s in self.suggestions],
-                "resolved_question": self.resolved_question or self.question}
+                "resolved_question": self.resolved_question or self.question, "basis": self.basis}

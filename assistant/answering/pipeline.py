@@ -215,7 +215,7 @@ class Answerer:
 
     def suggestion(self, item: Item) -> Suggestion:
         return Suggestion(item.id, item.title, compose.faq_answer(item, self.regions),
-                          compose.source_refs(item, self.regions))
+                          compose.source_refs(item, self.regions), item.reviewed)
 
     def _compose_part(self, result: PartResult, region_code: str) -> PartAnswer:
         d = result.decision
@@ -229,7 +229,8 @@ class Answerer:
         if d.status == ANSWERED and d.route == "faq":
             item = result.faq[0].item
             return PartAnswer(asked, ANSWERED, compose.faq_answer(item, self.regions),
-                              compose.source_refs(item, self.regions), "faq", [item.id], d.reason)
+                              compose.source_refs(item, self.regions), "faq", [item.id], d.reason,
+                              reviewed=[item.reviewed])
         if d.status == ANSWERED:
             chosen = [result.chunks[0].item]
             second = result.chunks[1] if len(result.chunks) > 1 else None
@@ -240,7 +241,7 @@ class Answerer:
             for item in chosen:
                 refs += [r for r in compose.source_refs(item, self.regions) if r not in refs]
             return PartAnswer(asked, ANSWERED, compose.passage_answer(chosen, self.regions), refs, "chunk",
-                              [i.id for i in chosen], d.reason)
+                              [i.id for i in chosen], d.reason, reviewed=[i.reviewed for i in chosen])
         if result.features.crisis:
             return PartAnswer(asked, FLAGGED, compose.crisis_message(), reason=d.reason, crisis=True)
         if result.needs_context:

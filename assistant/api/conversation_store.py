@@ -38,6 +38,7 @@ class Turn:
     topic: str | None = None
     alert: str | None = None
     sources: tuple[SourceRef, ...] = ()
+    basis: str | None = None  # how current the legal basis is and the review date (answers only)
     number: int = 0
     at: float = field(default_factory=time.time)
     context: Any = None  # what the follow-up resolver carries to the next turn (assistant.dialogue.resolve.Context)
@@ -47,7 +48,7 @@ def turn_from_answer(asked: str, answer: Answer) -> Turn:
     """The turn to remember for a question and the answer given (`resolved_question` where the answer has one)."""
     return Turn(asked=asked, resolved_question=getattr(answer, "resolved_question", None) or answer.question,
                 status=answer.status, answer=answer.answer, question_id=answer.question_id, topic=answer.topic,
-                alert=answer.alert, sources=tuple(answer.sources),
+                alert=answer.alert, sources=tuple(answer.sources), basis=getattr(answer, "basis", None),
                 context=answer.context)
 
 

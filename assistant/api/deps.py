@@ -124,6 +124,7 @@ BureauUser = Annotated[users.Principal, Depends(_role(users.BUREAU))]
 PrisonUser = Annotated[users.Principal, Depends(_role(users.PRISON))]
 AdminUser = Annotated[users.Principal, Depends(_role(users.ADMIN))]
 StaffUser = Annotated[users.Principal, Depends(_role(users.PRISON, users.ADMIN))]
+EditorUser = Annotated[users.Principal, Depends(_role(users.BUREAU, users.ADMIN))]  # knowledge-file FAQ entries
 
 
 async def check_csrf(request: Request, who: CurrentUser) -> users.Principal:
@@ -148,3 +149,4 @@ def _form_role(*roles: str):
 BureauForm = Annotated[users.Principal, Depends(_form_role(users.BUREAU))]
 PrisonForm = Annotated[users.Principal, Depends(_form_role(users.PRISON))]
 AdminForm = Annotated[users.Principal, Depends(_form_role(users.ADMIN))]
+EditorForm = Annotated[users.Principal, Depends(_form_role(users.BUREAU, users.ADMIN))]

@@ -21,6 +21,7 @@ from assistant.api.routes import (
     portal_auth,
     portal_bureau,
     portal_exports,
+    portal_file_faq,
     portal_kiosks,
     portal_prison,
     portal_review,
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.include_router(kiosk.router)
     app.include_router(conversation.router)
     for portal in (portal_auth, portal_bureau, portal_prison, portal_kiosks, portal_exports, portal_admin,
-                   portal_review):
+                   portal_review, portal_file_faq):
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit)

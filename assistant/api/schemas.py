@@ -69,6 +69,7 @@ class SuggestionOut(BaseModel):
     question: str
     answer: str
     sources: list[SourceOut]
+    basis: str | None = None  # 依据的法律法规截至…；本条内容复核于…
 
 
 class AskResponse(BaseModel):
@@ -85,6 +86,7 @@ class AskResponse(BaseModel):
     suggestions: list[SuggestionOut] = []
     resolved_question: str = ""
     turn: int | None = None  # number of this turn in the kiosk session (read-aloud, the take-away slip)
+    basis: str | None = None  # how current the legal basis is, the quoted entries' review date; None if unanswered
 
 
 class RegionOut(BaseModel):

@@ -31,12 +31,13 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
 
 MENUS = {
     BUREAU: [("/portal/bureau/queue", "待跟进"), ("/portal/review", "审核回答"), ("/portal/bureau/faq", "问答"),
-             ("/portal/bureau/knowledge", "知识库"),
+             ("/portal/knowledge-faq", "知识库问答"), ("/portal/bureau/knowledge", "知识库"),
              ("/portal/bureau/stats", "统计"), ("/portal/bureau/contact", "联系方式"), ("/portal/exports", "导出")],
     PRISON: [("/portal/prison/deliveries", "待转交"), ("/portal/prison/questions", "提问记录"),
              ("/portal/prison/sheets", "问答单"), ("/portal/kiosks", "终端"), ("/portal/exports", "导出")],
     ADMIN: [("/portal/admin/users", "账号"), ("/portal/admin/unopened", "尚未开通的县"),
-            ("/portal/admin/audit", "操作记录"), ("/portal/review/coverage", "审核统计"), ("/portal/kiosks", "终端"),
+            ("/portal/admin/audit", "操作记录"), ("/portal/review/coverage", "审核统计"),
+            ("/portal/knowledge-faq", "知识库问答"), ("/portal/kiosks", "终端"),
             ("/portal/exports", "导出")],
 }
 NOTICES = {
@@ -45,6 +46,10 @@ NOTICES = {
     "user_added": "账号已新建。", "user_changed": "账号状态已更改。",
     "password_set": "密码已重设，该账号需要用新密码重新登录。",
     "contact_saved": "已保存：终端回答和问答单上现在显示新的联系方式。",
+    "file_edited": "已保存新版本：终端和问答单上现在用这个答复，复核日期为今天。",
+    "file_withdrawn": "已撤回：终端和问答单上不再出现这条问答。",
+    "file_merged": "已合并：问法已并入另一条问答，这一条已撤回。",
+    "file_restored": "已恢复：现在用的是知识库文件里的版本。",
 }
 templates.env.filters["local"] = local_time
 templates.env.globals["STATE_NAMES"] = STATE_NAMES

@@ -41,6 +41,8 @@ def _print_answer(answer, question: str) -> None:
         typer.echo(f"  {i}. {choice.question}")
     for s in answer.sources:
         typer.echo(f"  来源：{s.citation}（适用：{s.region}）")
+    if answer.basis:
+        typer.echo(f"  {answer.basis}")
     if answer.alert:
         typer.echo("  ⚠ 危机提醒：已通知值班民警")
     if answer.followup_id:

@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from assistant.knowledge.models import FaqEntry
+from assistant.knowledge.models import NATIONAL_CODE, FaqEntry
 
 log = logging.getLogger(__name__)
-NATIONAL = "national"
 POINTER = "adapted.json"  # in the cache folder: which adapted model is in use
 SHORT = 64  # characters: longer positives are question + answer keys, batched apart
 MIN_TRIPLETS = 200  # fewer wordings than this (a test or a new install's stub) adapt nothing: the base is used
@@ -39,6 +38,7 @@ class Recipe:
     warmup_ratio: float = 0.1
     max_seq_length: int = 128
     local_repeat: int = 2  # county and provincial entries appear this many times
+    wordings_per_entry: int = 6  # at most this many wordings of an entry per pass (CPU time grows with pairs)
     seed: int = 20250419
     version: int = 1
 
@@ -65,11 +65,12 @@ def training_triplets(entries: Iterable[FaqEntry], recipe: Recipe = Recipe()) ->
             pool = [o for o in entries if o.id != e.id and o.question != e.question]
         if not pool:
             continue
-        repeat = 1 if e.region == NATIONAL else recipe.local_repeat
+        repeat = 1 if e.region == NATIONAL_CODE else recipe.local_repeat
+        wordings = [w for w in dict.fromkeys(e.paraphrases) if w != e.question]
         for _ in range(repeat):
-            for wording in dict.fromkeys(e.paraphrases):
-                if wording != e.question:
-                    out.append(Triplet(wording, e.question, rng.choice(pool).question))
+            chosen = rng.sample(wordings, min(len(wordings), recipe.wordings_per_entry or len(wordings)))
+            for wording in chosen:
+                out.append(Triplet(wording, e.question, rng.choice(pool).question))
             other = rng.choice(pool)
             out.append(Triplet(e.question, answer_key(e), answer_key(other)))
     return out

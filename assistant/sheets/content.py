@@ -26,6 +26,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from assistant.answering.basis import basis_note
 from assistant.answering.compose import saved_contact
 from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
@@ -119,11 +120,14 @@ class SheetEntry:
         return "依据：" + ("；".join(compact_citations(self.citations)) if self.citations else "见司法局答复")
 
     @property
+    def basis_text(self) -> str:
+        """依据的法律法规截至2025年4月；本条内容复核于2026年11月22日。 (the wording of every answer and the slip)"""
+        return basis_note([self.reviewed])
+
+    @property
     def checked_text(self) -> str:
-        """The "effective/checked" note, e.g. 适用：全国；核对日期：2026年11月22日；本期被问 3 次."""
+        """Where it applies and what to mind, e.g. 适用：全国；本期被问 3 次 (the review date is in `basis_text`)."""
         parts = [f"适用：{self.applies_to}"]
-        if self.reviewed:
-            parts.append(f"核对日期：{_fmt_day(self.reviewed)}")
         if self.overdue:
             parts.append("已过复核期限，请以司法局最新答复为准")
         if self.times_asked:

@@ -155,6 +155,7 @@ def _entry(doc, entry: SheetEntry) -> None:
         p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
         p.paragraph_format.line_spacing = 1.25
     _para(doc, entry.sources_text, SONG, 9, color=GREY, indent=INDENT, before=2, keep=True)
+    _para(doc, entry.basis_text, SONG, 9, color=GREY, indent=INDENT, keep=True)
     _para(doc, entry.checked_text, SONG, 9, color=GREY, indent=INDENT, after=4)
 
 

@@ -264,7 +264,7 @@ def _draw_entry(pdf: SheetPDF, entry: SheetEntry) -> None:
     sources = entry.sources_text
     q_h = pdf.block_height(entry.question, width, 14, 7.2, bold=True)
     a_h = pdf.block_height(entry.answer, width, 12, 6.5)
-    m_h = pdf.block_height(sources, width, 8.5, 4.4) + pdf.block_height(entry.checked_text, width, 8.5, 4.4)
+    m_h = sum(pdf.block_height(t, width, 8.5, 4.4) for t in (sources, entry.basis_text, entry.checked_text))
     whole = q_h + 1.5 + a_h + 1.5 + m_h
     # Short entries stay on one page; a long one may continue on the next after its question and 3 lines.
     pdf.ensure(whole if whole <= KEEP_WHOLE else q_h + 1.5 + 3 * 6.5)
@@ -280,6 +280,7 @@ def _draw_entry(pdf: SheetPDF, entry: SheetEntry) -> None:
     pdf.paragraph(entry.answer, x, width, 12, 6.5)
     pdf.set_y(pdf.get_y() + 1.5)
     pdf.paragraph(sources, x, width, 8.5, 4.4, color=GREY)
+    pdf.paragraph(entry.basis_text, x, width, 8.5, 4.4, color=GREY)
     pdf.paragraph(entry.checked_text, x, width, 8.5, 4.4, color=GREY)
     y = pdf.get_y() + 3
     pdf.set_draw_color(*LIGHT)

@@ -104,6 +104,28 @@ class FaqRecord(Base):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class FaqOverride(Base):
+    """A bureau's (or admin's) change to an FAQ entry that comes from the knowledge files: a reviewed new version
+    of its answer and wordings (edited), taken off (withdrawn), or withdrawn with its wordings moved into another
+    entry (merged). One row per version; the active one applies; restoring ends it (the file version is live)."""
+
+    __tablename__ = "faq_overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    faq_id: Mapped[str] = mapped_column(String(80), index=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # edited | withdrawn | merged
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)  # edited: the new answer
+    paraphrases: Mapped[list | None] = mapped_column(JSON, nullable=True)  # edited: the new wordings
+    merged_into: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    moved: Mapped[list | None] = mapped_column(JSON, nullable=True)  # merged: wordings added to `merged_into`
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Kiosk(Base):
     """A registered kiosk device. Its token and the officer PIN are stored only as hashes."""
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
+from assistant.answering.basis import basis_note
 from assistant.api.conversation_store import Turn
 from assistant.api.deps import CurrentKiosk, CurrentSession, State
 from assistant.api.schemas import ClearedOut, ConversationOut
@@ -21,8 +22,7 @@ from assistant.services.errors import NotFoundError
 
 router = APIRouter(prefix="/api", tags=["kiosk"])
 SLIP_TITLE = "帮教问答：我问过的问题"
-SLIP_NOTES = ("以上内容摘自经司法局审核的问答和政策依据，仅供参考，以户籍地司法局答复为准。",
-              "法律依据截至2025年4月。")
+SLIP_NOTES = ("以上内容摘自经司法局审核的问答和政策依据，仅供参考，以户籍地司法局答复为准。", basis_note())
 BUREAU_MISSING = "待司法局填写"
 
 
@@ -35,7 +35,7 @@ def slip_turn(turn: Turn, place_words: frozenset[str]) -> dict:
     where it applies and the sources compactly."""
     regions = list(dict.fromkeys(s.region for s in turn.sources if s.region))
     return {"number": turn.number, "question": redact(turn.asked, place_words), "status": turn.status,
-            "answer": turn.answer, "applies": "、".join(regions),
+            "answer": turn.answer, "basis": turn.basis, "applies": "、".join(regions),
             "sources": list(dict.fromkeys(s.citation for s in turn.sources))}
 
 

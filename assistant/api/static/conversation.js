@@ -63,6 +63,7 @@ function turnItem(a) {
     text(src, "依据：" + a.sources.map((s) => `${s.citation}（${s.region}）`).join("；"));
     li.appendChild(src);
   }
+  if (a.basis) li.appendChild(el("p", "turn-src", a.basis));
   return li;
 }
 
@@ -136,6 +137,7 @@ function fillSlip(data) {
     li.append(el("h2", null, `问：${t.question}`), el("p", "slip-answer", t.answer));
     if (t.applies) li.appendChild(el("p", "slip-small", `适用：${t.applies}`));
     if (t.sources.length) li.appendChild(el("p", "slip-small", `依据：${t.sources.join("；")}`));
+    if (t.basis) li.appendChild(el("p", "slip-small", t.basis));
     list.appendChild(li);
   }
   const b = data.bureau;

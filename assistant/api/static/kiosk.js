@@ -223,6 +223,8 @@ function renderAnswer(a) {
   text($("answer-question"), `你问：${a.question}`);
   text($("answer-text"), a.answer);
   renderSources(a.sources);
+  text($("answer-basis"), a.basis || "");
+  $("answer-basis").hidden = !a.basis;
   const b = a.bureau || {};
   text($("answer-bureau"), b.name ? `${b.name}　电话：${b.phone || "暂未公布，请向监狱民警询问"}` +
     (b.address ? `　地址：${b.address}` : "") + (b.hours ? `　办公时间：${b.hours}` : "") : "");
@@ -294,7 +296,8 @@ async function takeChoice(a, c) {
   if (a.question_id) {
     try { await api("POST", "/api/choice", { question_id: a.question_id, faq_id: c.id }); } catch (e) { /* shown anyway */ }
   }
-  const shown = { ...a, status: "answered", answer: c.answer, sources: c.sources, suggestions: [] };
+  const shown = { ...a, status: "answered", answer: c.answer, sources: c.sources, basis: c.basis,
+                  suggestions: [] };
   state.lastAnswer = shown;
   renderAnswer(shown);
   text($("answer-question"), `你问：${a.question}（按“${c.question}”回答）`);
