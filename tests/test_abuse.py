@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD
-from conftest import serving as serve_app
+from helpers import KNOWLEDGE, PORTAL_PASSWORD
+from helpers import serving as serve_app
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
@@ -110,7 +110,7 @@ def portal_app(runtime):
 
 
 def signed_in(portal_app, runtime, role: str, **scope):
-    from conftest import portal_sign_in
+    from helpers import portal_sign_in
 
     name = f"{role}{time.time_ns() % 10**9}"
     with runtime.database.session() as s:

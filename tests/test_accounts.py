@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 from sqlalchemy import select
 from typer.testing import CliRunner
 

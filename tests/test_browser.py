@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import SHOTS
+from helpers import SHOTS
 
 from assistant.services import kiosks
 from assistant.storage.models import FollowUp, Question

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SHOTS
+from helpers import SHOTS
 from test_browser import open_kiosk, pick_county, start
 
 from assistant.services import kiosks

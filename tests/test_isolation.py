@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from helpers import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from sqlalchemy import select
 
 from assistant.api.main import create_app

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, KNOWLEDGE, serving
+from helpers import CHROMIUM, KNOWLEDGE, serving
 from playwright.sync_api import expect
 from sqlalchemy import select
 from test_browser import pick_county

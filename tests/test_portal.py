@@ -9,9 +9,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PORTAL_BASE, PORTAL_PASSWORD
-from conftest import portal_sign_in as sign_in
 from fastapi.testclient import TestClient
+from helpers import PORTAL_BASE, PORTAL_PASSWORD
+from helpers import portal_sign_in as sign_in
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import SHOTS, browser_sign_in
+from helpers import SHOTS, browser_sign_in
 
 from assistant.services import followups, users
 from assistant.storage.models import FaqRecord, FollowUp, Question

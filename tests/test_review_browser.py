@@ -9,7 +9,7 @@ import os
 import uuid
 
 import pytest
-from conftest import SHOTS, browser_sign_in
+from helpers import SHOTS, browser_sign_in
 
 from assistant.services import review, users
 from assistant.services.questions import AskContext, QuestionLog

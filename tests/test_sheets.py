@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
 from docx import Document
 from docx.oxml.ns import qn
+from helpers import KNOWLEDGE
 
 from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBase, Source
