@@ -151,3 +151,31 @@ def cheap_password_hashing():
     patch.setattr(kiosks, "_hasher", cheap)
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def jieba_dictionary_read_once():
+    """Every Analyzer (one per Runtime) makes its own jieba tokenizer, which reads jieba's 9 MB dictionary cache
+    (~0.5 s of CPU); the tests make hundreds. In this process the first read is kept and each new tokenizer gets
+    its own copy of the same dictionary, so tokenising is unchanged."""
+    import jieba
+
+    real = jieba.Tokenizer.initialize
+    kept: list[tuple[dict, int]] = []
+
+    def initialize(self, dictionary=None):
+        if dictionary is not None or self.initialized or self.dictionary != jieba.DEFAULT_DICT:
+            return real(self, dictionary)
+        if not kept:
+            first = jieba.Tokenizer()
+            real(first)
+            kept.append((first.FREQ, first.total))
+        freq, total = kept[0]
+        self.FREQ, self.total = dict(freq), total
+        self.initialized = True
+        return None
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(jieba.Tokenizer, "initialize", initialize)
+    yield
+    patch.undo()

@@ -1,4 +1,5 @@
-"""Index build/load, staleness and corruption, region scoping, and answering on the real knowledge base."""
+"""Index build/load, staleness and corruption, region scoping (mini knowledge base, fake embedder: fast), and
+answering on the real knowledge base with the real model (slow)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fake_embedder import FakeEmbedder
 
 from assistant.core.config import Settings
 from assistant.index.items import CHUNK, FAQ
 from assistant.runtime import Runtime
 
-pytestmark = pytest.mark.slow
+
+@pytest.fixture
+def embedder(fake_embedder: FakeEmbedder) -> FakeEmbedder:
+    """The index and search logic here does not depend on the model: the fake one (tests on the real knowledge
+    base below use `full_runtime`, which keeps the real model)."""
+    return fake_embedder
 
 
 @pytest.fixture
@@ -80,6 +87,7 @@ def test_locality_never_lifts_a_worse_match(mini_runtime: Runtime):
     assert [c.relevance for c in cands] == sorted((c.relevance for c in cands), reverse=True)
 
 
+@pytest.mark.slow
 def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: Runtime):
     answer = full_runtime.answerer.run("出狱以后医保该怎么弄？", "431382")
     assert answer.status == "answered" and answer.sources
@@ -87,6 +95,7 @@ def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: 
     assert "【待填写" not in answer.answer
 
 
+@pytest.mark.slow
 def test_individual_case_questions_are_flagged_to_the_home_bureau(full_runtime: Runtime):
     for q in ("我的减刑什么时候批", "我老婆的低保批了没有", "帮我查一下我的假释材料到哪了"):
         answer = full_runtime.answerer.run(q, "150426")
@@ -94,11 +103,13 @@ def test_individual_case_questions_are_flagged_to_the_home_bureau(full_runtime: 
         assert "翁牛特旗司法局" in answer.answer and not answer.sources
 
 
+@pytest.mark.slow
 def test_off_topic_questions_are_out_of_scope(full_runtime: Runtime):
     for q in ("今天天气怎么样", "给我写一首关于月亮的诗", "asdfghjkl", "红烧肉怎么做好吃"):
         assert full_runtime.answerer.run(q, "431382").status == "out_of_scope", q
 
 
+@pytest.mark.slow
 def test_crisis_always_raises_an_alert(full_runtime: Runtime):
     for q in ("我不想活了", "出去以后找不到工作，活着没意思", "想自杀"):
         answer = full_runtime.answerer.run(q, "431382")
@@ -107,6 +118,7 @@ def test_crisis_always_raises_an_alert(full_runtime: Runtime):
     assert full_runtime.answerer.run("出狱后医保怎么办", "431382").alert is None
 
 
+@pytest.mark.slow
 def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
     answer = full_runtime.answerer.run("出去后医保咋交？我的减刑啥时候批下来？", "430105")
     assert len(answer.parts) == 2
@@ -134,13 +146,12 @@ def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runti
     doc.write_text(doc.read_text(encoding="utf-8").replace("共同缴纳", "一起缴纳"), encoding="utf-8")
     encoded: list[int] = []
 
-    class Counting(type(embedder)):
+    class Counting(FakeEmbedder):
         def encode_passages(self, texts, show_progress=False):
             encoded.append(len(texts))
             return embedder.encode_passages(texts)
 
-    counting = Counting(embedder.model_dir)
-    counting._model, counting._fingerprint = embedder.model, embedder.fingerprint
+    counting = Counting(embedder.dimension, embedder.model_dir)
     again = Runtime(mini_runtime.settings, embedder=counting)
     index = again.ensure_index()
     assert again.last_build and "stale" in again.last_build
