@@ -466,7 +466,7 @@ def test_two_processes_building_at_once_end_with_one_consistent_index(built: Bui
     assert_consistent(built)
 
 
-# ---------------------------------------------------------------- the kiosk API under faults (need the model)
+# ---------------------------------------------------------------- the kiosk API under faults (fake embedder)
 
 
 @dataclass
@@ -479,8 +479,10 @@ class Service:
 
 
 @pytest.fixture
-def service(tmp_path: Path, mini_kb: Path, embedder):
-    """The kiosk service on the mini knowledge base, its database in a folder of its own, one open session."""
+def service(tmp_path: Path, mini_kb: Path, fake_embedder):
+    """The kiosk service on the mini knowledge base, its database in a folder of its own, one open session. The
+    faults are about storage and the index files, not the model's semantics: the fake embedder."""
+    embedder = fake_embedder
     from fastapi.testclient import TestClient
 
     from assistant.api.main import create_app
@@ -522,7 +524,6 @@ def after_answering(service: Service, monkeypatch: pytest.MonkeyPatch, fault: Ca
     monkeypatch.setattr(answerer, "run", run)
 
 
-@pytest.mark.slow
 def test_kiosk_keeps_answering_when_the_database_disappears_mid_request(service: Service, monkeypatch):
     db = service.runtime.database
     first = ask(service, "出狱后医保怎么办")
@@ -556,7 +557,6 @@ def test_kiosk_keeps_answering_when_the_database_disappears_mid_request(service:
     assert flagged >= 1 and count(db, FollowUp) == flagged  # one follow-up per flagged question, none lost
 
 
-@pytest.mark.slow
 def test_kiosk_answers_with_a_notice_when_database_and_spool_disk_are_full(service: Service, monkeypatch):
     db = service.runtime.database
     assert ask(service, "出狱后医保怎么办")["question_id"]
@@ -573,10 +573,10 @@ def test_kiosk_answers_with_a_notice_when_database_and_spool_disk_are_full(servi
     assert real_rows(db) == before
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["deleted", "corrupted"])
-def test_index_damaged_while_running_keeps_answering_and_next_start_rebuilds(service: Service, embedder,
+def test_index_damaged_while_running_keeps_answering_and_next_start_rebuilds(service: Service, fake_embedder,
                                                                              damage: str):
+    embedder = fake_embedder
     index_dir = service.runtime.settings.index_dir
     if damage == "deleted":
         shutil.rmtree(index_dir)
