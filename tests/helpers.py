@@ -81,6 +81,11 @@ LIANYUAN_FAQ = """- id: faq-lianyuan-medical
 
 
 
+def other_digits(code: str) -> str:
+    """Six digits that are surely not `code` (a wrong PIN or pairing code)."""
+    return "000000" if code != "000000" else "111111"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from helpers import KNOWLEDGE, PORTAL_PASSWORD
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, other_digits
 from helpers import serving as serve_app
 from sqlalchemy import func, select
 
@@ -78,7 +78,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
     """Forty PIN guesses at the officer view and the session endpoint: five are checked, the rest get 429, the
     right PIN too while locked, and every failure and refusal is in the audit log."""
     reg = register_kiosk(runtime)
-    wrong = "000000" if reg.pin != "000000" else "111111"
+    wrong = other_digits(reg.pin)
     headers = {"X-Kiosk-Token": reg.token}
     with httpx.Client(base_url=live, headers=headers, timeout=60) as client:
         codes = [client.get("/api/officer/alerts", headers={"X-Officer-Pin": wrong}).status_code for _ in range(20)]
@@ -93,7 +93,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
 
 def test_a_right_pin_resets_the_count_and_other_kiosks_are_not_locked(live, runtime):
     reg, other = register_kiosk(runtime), register_kiosk(runtime)
-    wrong = "000000" if reg.pin != "000000" else "111111"
+    wrong = other_digits(reg.pin)
     with httpx.Client(base_url=live, timeout=60) as client:
         def alerts(r: kiosks.Registration, pin: str) -> int:
             return client.get("/api/officer/alerts", headers={"X-Kiosk-Token": r.token, "X-Officer-Pin": pin}
