@@ -84,6 +84,19 @@ def full_runtime(session_data: Path, embedder):
 
 
 @pytest.fixture(scope="session")
+def fake_full_runtime(tmp_path_factory: pytest.TempPathFactory, fake_embedder: FakeEmbedder):
+    """A runtime over the real knowledge base with the fake embedder (its own data folder and database), index
+    built once: for portal, scope and storage logic that needs the real counties and documents but not the
+    model's semantics."""
+    from assistant.runtime import Runtime
+
+    data = tmp_path_factory.mktemp("fake-data")
+    runtime = Runtime(Settings(data_dir=data, knowledge_dir=KNOWLEDGE), embedder=fake_embedder)
+    runtime.ensure_index()
+    return runtime
+
+
+@pytest.fixture(scope="session")
 def full_regions():
     from assistant.knowledge.loader import load_knowledge
     from assistant.knowledge.regions import RegionTree

@@ -18,10 +18,16 @@ from assistant.api.main import create_app
 from assistant.services import followups, users
 from assistant.storage.models import AuditEvent, FaqRecord, FollowUp, InmateLink, Kiosk, Question
 
-pytestmark = pytest.mark.slow
 PASSWORD = PORTAL_PASSWORD
 LIANYUAN, WENGNIUTE = "431382", "150426"
 BASE = PORTAL_BASE
+
+
+@pytest.fixture(scope="module")
+def full_runtime(fake_full_runtime):
+    """The portal's rules need the real counties and documents, not the model's semantics: the real knowledge
+    base with the fake embedder."""
+    return fake_full_runtime
 
 
 @pytest.fixture(scope="module")
