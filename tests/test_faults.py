@@ -221,6 +221,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow  # starts other processes
 def test_spool_shared_by_two_processes_loses_nothing(tmp_path: Path):
     """`assistant ask` appends to the spool while the server replays it: the lock keeps every record."""
     db = sqlite_db(tmp_path / "bangjiao.db")
@@ -268,6 +269,7 @@ def test_missing_model_folder_is_reported_on_health_and_nothing_is_downloaded(tm
     assert not missing.exists() and not settings.default_model_dir.exists()  # nothing fetched or converted
 
 
+@pytest.mark.slow  # starts other processes
 @pytest.mark.parametrize("command", [["ask", "--county", "涟源", "出狱后医保怎么办"], ["index", "build"]])
 def test_cli_exits_with_the_message_when_the_model_folder_is_missing(tmp_path: Path, mini_kb: Path, command):
     hf_home = tmp_path / "hf"
@@ -321,6 +323,7 @@ def old_revision_db(path: Path) -> list[tuple]:
     return out
 
 
+@pytest.mark.slow  # starts other processes
 @pytest.mark.parametrize("pause_after", ["CREATE TABLE kiosk_sessions", "ALTER TABLE questions ADD COLUMN items"])
 def test_migration_killed_half_way_is_completed_by_rerunning_db_upgrade(tmp_path: Path, pause_after: str):
     from alembic.script import ScriptDirectory

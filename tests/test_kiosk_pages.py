@@ -19,6 +19,8 @@ from assistant.runtime import Runtime
 from assistant.services import kiosks
 from assistant.storage.models import KioskSession
 
+pytestmark = pytest.mark.slow  # starts Chromium (no model)
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
