@@ -32,11 +32,18 @@ from assistant.storage.models import (
     User,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # hundreds of requests with a database snapshot around each (but no model)
 BASE = PORTAL_BASE
 PASSWORD = PORTAL_PASSWORD
 HOME_COUNTY, OTHER_COUNTY = "431382", "150426"
 ROLES = ("anonymous", "kiosk", "prison_home", "prison_other", "bureau_home", "bureau_other", "admin")
+
+
+@pytest.fixture(scope="module")
+def full_runtime(fake_full_runtime):
+    """Who may see and change what does not depend on the model's semantics: the real knowledge base with the fake
+    embedder."""
+    return fake_full_runtime
 
 
 @dataclass
