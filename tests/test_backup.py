@@ -397,6 +397,7 @@ def cli_env(source: dict, monkeypatch) -> dict:
     get_settings.cache_clear()
 
 
+@pytest.mark.slow  # the CLI end to end, several archives
 def test_cli_backup_create_and_restore(cli_env: dict, tmp_path: Path):
     runner = CliRunner()
     out = tmp_path / "备份" / "b.tar.gz"

@@ -136,6 +136,7 @@ def test_replay_after_a_crash_between_commit_and_spool_rewrite_does_not_duplicat
 # ---------------------------------------------------------------- 2. database locked past the busy timeout
 
 
+@pytest.mark.slow  # waits out the 5 s busy timeout
 def test_database_locked_past_the_busy_timeout_spools_then_replays_once(tmp_path: Path):
     path = tmp_path / "bangjiao.db"
     db = sqlite_db(path)

@@ -300,6 +300,7 @@ def test_prison_delivers_answers_with_the_inmate_link_only_it_sees(app, full_run
     assert "假释后能不能出省打工" not in stranger.get("/portal/prison/questions").text
 
 
+@pytest.mark.slow  # renders a PDF with the CJK font
 def test_faq_sheet_downloads_as_pdf_and_docx(app, full_runtime):
     staff = sign_in(app, make_user(full_runtime, "prison", prison="雁北监狱"))
     assert "打印问答单" in staff.get("/portal/prison/sheets").text

@@ -307,6 +307,7 @@ def pdf_file(printed: Sheet, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @needs_poppler
+@pytest.mark.slow  # renders the PDF, runs pdftotext/pdfinfo/pdftoppm
 def test_pdf_text_and_page_image(printed: Sheet, pdf_file: Path) -> None:
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf_file), "-"], capture_output=True, text=True,
                           check=True).stdout
