@@ -48,6 +48,7 @@ def login_form(client: httpx.Client) -> str:
     return re.search(r'name="login_csrf" value="([^"]+)"', client.get("/portal/login").text).group(1)
 
 
+@pytest.mark.slow  # threads racing through a real server
 def test_parallel_wrong_passwords_are_counted_before_the_check(live, runtime):
     """Twenty wrong passwords sent at once: only the allowance (5) reaches the password check."""
     name = f"par{time.time_ns() % 10**9}"
@@ -123,6 +124,7 @@ def signed_in(portal_app, runtime, role: str, **scope):
 HUGE = [2**63 + 5, 2**64, 10**30, 2**31]
 
 
+@pytest.mark.slow  # walks every route with odd ids
 def test_ids_beyond_any_record_get_a_clear_answer_never_a_server_error(portal_app, runtime):
     admin = signed_in(portal_app, runtime, users.ADMIN)
     bureau = signed_in(portal_app, runtime, users.BUREAU, region_code="431382")

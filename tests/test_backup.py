@@ -33,6 +33,8 @@ from assistant.storage.spool import Spool
 
 PG_ENV = "BANGJIAO_TEST_POSTGRES_URL"  # the same variable and CI rule as tests/test_followups.py
 
+pytestmark = pytest.mark.slow  # every test migrates and fills databases and writes archives (seconds each)
+
 
 def postgres_url() -> str:
     url = os.environ.get(PG_ENV)
@@ -397,7 +399,6 @@ def cli_env(source: dict, monkeypatch) -> dict:
     get_settings.cache_clear()
 
 
-@pytest.mark.slow  # the CLI end to end, several archives
 def test_cli_backup_create_and_restore(cli_env: dict, tmp_path: Path):
     runner = CliRunner()
     out = tmp_path / "备份" / "b.tar.gz"
