@@ -26,6 +26,20 @@ from helpers import (
 from assistant.core.config import Settings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier never loads the model: a test that needs the real `embedder` (directly or through
+    `full_runtime`, `server` …) must be marked `slow`."""
+    def loads_model(item: pytest.Item) -> bool:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.get("embedder", ()) if info else ()
+        return bool(defs) and defs[-1].func is embedder.__wrapped__  # not a module's own `embedder` (a fake)
+
+    unmarked = [item.nodeid for item in items if loads_model(item) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests load the embedding model but are not marked slow:\n  "
+                                + "\n  ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def laws_dir() -> Path:
     if not LAWS.is_dir():

@@ -141,6 +141,7 @@ def test_knowledge_review_flags_overdue_entries_first():
     assert dataclasses.replace(soon, review_due=None).state(today) == "no_date"
 
 
+@pytest.mark.slow  # the CLI in-process: each command loads the real knowledge base
 def test_cli_creates_the_first_admin_and_audits_it(tmp_path, monkeypatch):
     from assistant.core.config import get_settings
 
