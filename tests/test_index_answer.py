@@ -15,55 +15,50 @@ from assistant.runtime import Runtime
 
 
 @pytest.fixture
-def embedder(fake_embedder: FakeEmbedder) -> FakeEmbedder:
-    """The index and search logic here does not depend on the model: the fake one (tests on the real knowledge
-    base below use `full_runtime`, which keeps the real model)."""
-    return fake_embedder
+def mini_runtime(tmp_path: Path, mini_kb: Path, fake_embedder: FakeEmbedder) -> Runtime:
+    """The index and search logic does not depend on the model: the fake one (the answering tests on the real
+    knowledge base below use `full_runtime`, which keeps the real model)."""
+    return Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=fake_embedder)
 
 
-@pytest.fixture
-def mini_runtime(tmp_path: Path, mini_kb: Path, embedder) -> Runtime:
-    return Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=embedder)
-
-
-def test_index_is_built_persisted_and_reused(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_index_is_built_persisted_and_reused(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     index = mini_runtime.ensure_index()
     assert mini_runtime.last_build and "no index" in mini_runtime.last_build
     assert index.manifest.counts[FAQ] == 2 and index.manifest.counts[CHUNK] >= 2
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build is None  # loaded, not rebuilt
 
 
-def test_stale_index_is_rebuilt_when_knowledge_changes(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_stale_index_is_rebuilt_when_knowledge_changes(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     mini_runtime.ensure_index()
     faq = mini_kb / "faq" / "000000" / "medical.yaml"
     faq.write_text(faq.read_text(encoding="utf-8").replace("出来了医保咋整", "出来了医保咋个整"), encoding="utf-8")
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     index = again.ensure_index()
     assert again.last_build and "stale" in again.last_build
     assert "出来了医保咋个整" in index.items["faq-medical-enrol"].keys
 
 
-def test_corrupt_index_is_reported_and_rebuilt(mini_runtime: Runtime, embedder):
+def test_corrupt_index_is_reported_and_rebuilt(mini_runtime: Runtime, fake_embedder):
     mini_runtime.ensure_index()
     index_dir = mini_runtime.settings.index_dir
     victim = next(index_dir.glob("partitions/*/dense.faiss"))
     victim.write_bytes(b"garbage")
     messages: list[str] = []
-    again = Runtime(mini_runtime.settings, progress=messages.append, embedder=embedder)
+    again = Runtime(mini_runtime.settings, progress=messages.append, embedder=fake_embedder)
     again.ensure_index()
     assert any("索引文件损坏" in m for m in messages)
     assert again.answerer.run("出狱后医保怎么办", "431382").status == "answered"
 
 
-def test_interrupted_build_leaves_the_old_index_usable(mini_runtime: Runtime, embedder):
+def test_interrupted_build_leaves_the_old_index_usable(mini_runtime: Runtime, fake_embedder):
     mini_runtime.ensure_index()
     index_dir = mini_runtime.settings.index_dir
     leftover = index_dir.with_name("index.tmp-99999")
     shutil.copytree(index_dir, leftover)
     (leftover / "manifest.json").unlink()  # a build killed before it finished
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build is None
 
@@ -127,7 +122,7 @@ def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
     assert "1. 问：" in answer.answer and "2. 问：" in answer.answer
 
 
-def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
+def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, fake_embedder):
     import json
 
     mini_runtime.ensure_index()
@@ -135,12 +130,12 @@ def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
     raw = json.loads(path.read_text())
     del raw["recipe"]  # as written before the build recipe was recorded
     path.write_text(json.dumps(raw))
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build and "stale" in again.last_build
 
 
-def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     mini_runtime.ensure_index()
     doc = mini_kb / "docs" / "000000" / "national-medical.md"
     doc.write_text(doc.read_text(encoding="utf-8").replace("共同缴纳", "一起缴纳"), encoding="utf-8")
@@ -149,9 +144,9 @@ def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runti
     class Counting(FakeEmbedder):
         def encode_passages(self, texts, show_progress=False):
             encoded.append(len(texts))
-            return embedder.encode_passages(texts)
+            return fake_embedder.encode_passages(texts)
 
-    counting = Counting(embedder.dimension, embedder.model_dir)
+    counting = Counting(fake_embedder.dimension, fake_embedder.model_dir)
     again = Runtime(mini_runtime.settings, embedder=counting)
     index = again.ensure_index()
     assert again.last_build and "stale" in again.last_build
