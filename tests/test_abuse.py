@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD
-from conftest import serving as serve_app
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, other_digits
+from helpers import serving as serve_app
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
@@ -48,6 +48,7 @@ def login_form(client: httpx.Client) -> str:
     return re.search(r'name="login_csrf" value="([^"]+)"', client.get("/portal/login").text).group(1)
 
 
+@pytest.mark.slow  # threads racing through a real server
 def test_parallel_wrong_passwords_are_counted_before_the_check(live, runtime):
     """Twenty wrong passwords sent at once: only the allowance (5) reaches the password check."""
     name = f"par{time.time_ns() % 10**9}"
@@ -78,7 +79,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
     """Forty PIN guesses at the officer view and the session endpoint: five are checked, the rest get 429, the
     right PIN too while locked, and every failure and refusal is in the audit log."""
     reg = register_kiosk(runtime)
-    wrong = "000000" if reg.pin != "000000" else "111111"
+    wrong = other_digits(reg.pin)
     headers = {"X-Kiosk-Token": reg.token}
     with httpx.Client(base_url=live, headers=headers, timeout=60) as client:
         codes = [client.get("/api/officer/alerts", headers={"X-Officer-Pin": wrong}).status_code for _ in range(20)]
@@ -93,7 +94,7 @@ def test_officer_pin_guesses_are_locked_after_five_and_audited(live, runtime):
 
 def test_a_right_pin_resets_the_count_and_other_kiosks_are_not_locked(live, runtime):
     reg, other = register_kiosk(runtime), register_kiosk(runtime)
-    wrong = "000000" if reg.pin != "000000" else "111111"
+    wrong = other_digits(reg.pin)
     with httpx.Client(base_url=live, timeout=60) as client:
         def alerts(r: kiosks.Registration, pin: str) -> int:
             return client.get("/api/officer/alerts", headers={"X-Kiosk-Token": r.token, "X-Officer-Pin": pin}
@@ -110,7 +111,7 @@ def portal_app(runtime):
 
 
 def signed_in(portal_app, runtime, role: str, **scope):
-    from conftest import portal_sign_in
+    from helpers import portal_sign_in
 
     name = f"{role}{time.time_ns() % 10**9}"
     with runtime.database.session() as s:
@@ -123,6 +124,7 @@ def signed_in(portal_app, runtime, role: str, **scope):
 HUGE = [2**63 + 5, 2**64, 10**30, 2**31]
 
 
+@pytest.mark.slow  # walks every route with odd ids
 def test_ids_beyond_any_record_get_a_clear_answer_never_a_server_error(portal_app, runtime):
     admin = signed_in(portal_app, runtime, users.ADMIN)
     bureau = signed_in(portal_app, runtime, users.BUREAU, region_code="431382")

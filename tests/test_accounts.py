@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -176,6 +176,7 @@ def test_knowledge_review_flags_overdue_entries_first():
     assert dataclasses.replace(soon, review_due=None).state(today) == "no_date"
 
 
+@pytest.mark.slow  # the CLI in-process: each command loads the real knowledge base
 def test_cli_creates_the_first_admin_and_audits_it(tmp_path, monkeypatch):
     from assistant.core.config import get_settings
 

@@ -99,7 +99,7 @@ def test_adapted_model_is_cached_kept_across_restarts_and_retrained_on_request(
 def test_training_runs_and_pulls_wordings_towards_their_question(embedder, tmp_path: Path):
     """A few steps of the real trainer on real entries: the saved model loads, keeps its prompts and full length,
     and a trained wording ends closer to its own question than the base model put it."""
-    from conftest import KNOWLEDGE
+    from helpers import KNOWLEDGE
     from sentence_transformers import SentenceTransformer
 
     from assistant.knowledge.loader import load_knowledge

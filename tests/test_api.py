@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import other_digits
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
@@ -58,9 +59,9 @@ def test_ask_requires_a_registered_kiosk_and_an_open_session(client, kiosk, full
     assert client.post("/api/ask", json={"question": "医保"}).status_code == 403
     r = client.post("/api/ask", json={"question": "医保"}, headers={"X-Kiosk-Token": kiosk.token})
     assert r.status_code == 403 and "会话" in r.json()["error"]["message"]["zh"]
-    wrong_pin = client.post("/api/session", json={"county": "涟源", "pin": "000000"},
+    wrong_pin = client.post("/api/session", json={"county": "涟源", "pin": other_digits(kiosk.pin)},
                             headers={"X-Kiosk-Token": kiosk.token})
-    assert wrong_pin.status_code == 403 or kiosk.pin == "000000"
+    assert wrong_pin.status_code == 403
     assert count(full_runtime, Question) == before
 
 
@@ -144,8 +145,7 @@ def test_crisis_reaches_the_officer_view_and_session_end(client, kiosk, full_run
     crisis = client.post("/api/ask", json={"question": "出去也没人要我，我不想活了"}, headers=headers).json()
     assert crisis["alert"] == "crisis" and "民警" in crisis["answer"]
     assert client.get("/api/officer/alerts", headers={"X-Kiosk-Token": kiosk.token,
-                                                      "X-Officer-Pin": "999999" if kiosk.pin != "999999"
-                                                      else "000000"}).status_code == 403
+                                                      "X-Officer-Pin": other_digits(kiosk.pin)}).status_code == 403
     alerts = client.get("/api/officer/alerts", headers={"X-Kiosk-Token": kiosk.token, "X-Officer-Pin": kiosk.pin})
     assert crisis["question_id"] in [a["question_id"] for a in alerts.json()]
     ended = client.delete("/api/session", headers={"X-Kiosk-Token": kiosk.token, "X-Officer-Pin": kiosk.pin})

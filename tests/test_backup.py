@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import service_url
+from helpers import service_url
 from sqlalchemy import MetaData, create_engine, select
 from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
@@ -33,6 +33,8 @@ from assistant.storage.models import Base, Kiosk, Question
 from assistant.storage.spool import Spool
 
 PG_ENV = "BANGJIAO_TEST_POSTGRES_URL"  # the same variable and CI rule as tests/test_followups.py
+
+pytestmark = pytest.mark.slow  # every test migrates and fills databases and writes archives (seconds each)
 
 
 def postgres_url() -> str:

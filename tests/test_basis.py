@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 
 from assistant.answering.basis import basis_note
 from assistant.answering.models import ANSWERED, FLAGGED, Answer, PartAnswer, Suggestion

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.core.config import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.bench]
 BENCH = REPO_ROOT / "scripts" / "bench"
 
 

@@ -1,11 +1,11 @@
-"""The kiosk page in a real browser (Debian's Chromium via Playwright) against a real uvicorn server."""
+"""The kiosk page in a real browser (Debian's Chromium via Playwright) against a real uvicorn server. Screenshots go to
+docs/screenshots/ only with BANGJIAO_UPDATE_SCREENSHOTS=1 (the `shots` fixture), else to a temporary folder."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from conftest import SHOTS
 
 from assistant.services import kiosks
 from assistant.storage.models import FollowUp, Question
@@ -40,13 +40,13 @@ def start(page) -> None:
     page.wait_for_selector("#screen-ask:not([hidden])")
 
 
-def test_topic_answer_sources_and_not_solved(server, browser, registration, full_runtime):
+def test_topic_answer_sources_and_not_solved(shots, server, browser, registration, full_runtime):
     base, _ = server
     page = open_kiosk(browser, base, registration)
-    page.screenshot(path=str(SHOTS / "1-officer-opens-session.png"))
+    page.screenshot(path=str(shots / "1-officer-opens-session.png"))
     start(page)
     assert "涟源市" in page.inner_text("#where")
-    page.screenshot(path=str(SHOTS / "2-topics.png"))
+    page.screenshot(path=str(shots / "2-topics.png"))
     page.click("#topics button:has-text('医保')")
     page.wait_for_selector("#topic-questions:not([hidden])")
     first_question = page.locator("#topic-list button").first
@@ -59,17 +59,17 @@ def test_topic_answer_sources_and_not_solved(server, browser, registration, full
     assert "涟源市司法局" in page.inner_text("#answer-bureau")
     basis = page.inner_text("#answer-basis")  # under the sources: snapshot of the statutes, the entry's review
     assert page.is_visible("#answer-basis") and basis.startswith("依据的法律法规截至2025年4月；本条内容复核于2026年")
-    page.screenshot(path=str(SHOTS / "3-answer-with-sources.png"))
+    page.screenshot(path=str(shots / "3-answer-with-sources.png"))
     page.click("#not-solved")
     page.wait_for_selector("#feedback-message:not([hidden])")
     assert "涟源市司法局" in page.inner_text("#feedback-message")
-    page.screenshot(path=str(SHOTS / "4-not-solved.png"))
+    page.screenshot(path=str(shots / "4-not-solved.png"))
     with full_runtime.database.session() as s:
         q = s.query(Question).filter(Question.text == asked).order_by(Question.id.desc()).first()
         assert q.unresolved and s.get(FollowUp, q.followup_id).reason == "unresolved"
 
 
-def test_free_question_flagged_kindly_at_full_hd(server, browser, registration):
+def test_free_question_flagged_kindly_at_full_hd(shots, server, browser, registration):
     base, _ = server
     page = open_kiosk(browser, base, registration, size=(1920, 1080))
     start(page)
@@ -80,7 +80,7 @@ def test_free_question_flagged_kindly_at_full_hd(server, browser, registration):
     assert "涟源市司法局" in page.inner_text("#answer-text")
     assert page.is_hidden("#not-solved") and page.inner_text("#answer-sources") == ""
     assert page.is_hidden("#answer-basis")  # a flag quotes nothing, so it dates nothing
-    page.screenshot(path=str(SHOTS / "5-flagged-1920.png"))
+    page.screenshot(path=str(shots / "5-flagged-1920.png"))
 
 
 def test_idle_timeout_clears_the_screen_and_ends_the_turn(server, browser, registration):
@@ -96,7 +96,7 @@ def test_idle_timeout_clears_the_screen_and_ends_the_turn(server, browser, regis
     assert page.inner_text("#county-chosen") == ""  # the county is chosen again for the next asker
 
 
-def test_crisis_shows_care_and_reaches_the_officer_view(server, browser, registration):
+def test_crisis_shows_care_and_reaches_the_officer_view(shots, server, browser, registration):
     base, _ = server
     officer = browser.new_page(viewport={"width": 1280, "height": 800})
     officer.goto(f"{base}/officer")
@@ -110,10 +110,10 @@ def test_crisis_shows_care_and_reaches_the_officer_view(server, browser, registr
     page.click("#ask")
     page.wait_for_selector("#screen-answer:not([hidden])")
     assert page.inner_text("#answer-title") == "我们很关心你" and page.is_visible("#officer-alert")
-    page.screenshot(path=str(SHOTS / "6-crisis.png"))
+    page.screenshot(path=str(shots / "6-crisis.png"))
     officer.wait_for_selector("#alerts li.officer-alert", timeout=10000)
     assert "不想活" in officer.inner_text("#alerts")
-    officer.screenshot(path=str(SHOTS / "7-officer-alert.png"))
+    officer.screenshot(path=str(shots / "7-officer-alert.png"))
 
 
 def test_officer_ends_the_session(server, browser, registration):
@@ -139,7 +139,7 @@ def test_question_box_stays_usable_above_an_on_screen_keyboard(server, browser, 
     page.wait_for_selector("#screen-answer:not([hidden])")
 
 
-def test_county_search_by_characters_initials_and_code(server, browser, registration, full_runtime):
+def test_county_search_by_characters_initials_and_code(shots, server, browser, registration, full_runtime):
     base, _ = server
     with full_runtime.database.session() as s:  # this prison's inmates often come from 湘潭县
         for _ in range(3):
@@ -157,7 +157,7 @@ def test_county_search_by_characters_initials_and_code(server, browser, registra
         assert page.locator(".county-hit").count() <= 8
     page.fill("#county-search", "邵东县")  # an old name finds today's county and says so
     page.wait_for_selector('.county-hit[data-code="430582"]:has-text("原邵东县")')
-    page.screenshot(path=str(SHOTS / "12-county-search.png"))
+    page.screenshot(path=str(shots / "12-county-search.png"))
     page.click('.county-hit[data-code="430582"]')
     page.fill("#pin", registration.pin)
     start(page)
@@ -181,7 +181,7 @@ def test_unknown_home_opens_a_national_session(server, browser, registration):
 VAGUE = ("出来以后咋办", "保险的事", "出去找谁", "证件咋弄", "孩子的事咋整", "找活的事", "钱不够咋办", "地的事")
 
 
-def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(server, browser, registration,
+def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(shots, server, browser, registration,
                                                                               full_runtime):
     base, _ = server
     offered = {q: full_runtime.answerer.run(q, "431382") for q in VAGUE}
@@ -203,7 +203,7 @@ def test_choices_when_unsure_and_topics_for_a_follow_up_with_nothing_before_it(s
     page.wait_for_selector("#answer-choices:not([hidden]) button.choice")
     choices = page.locator("#answer-choices button.choice")
     assert 1 <= choices.count() <= 3 and page.locator("#answer-choices button:has-text('都不是')").count() == 1
-    page.screenshot(path=str(SHOTS / "6-choices.png"))
+    page.screenshot(path=str(shots / "6-choices.png"))
     picked = choices.first.inner_text()
     choices.first.click()
     page.wait_for_selector("#answer-choices", state="hidden")

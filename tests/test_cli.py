@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 from typer.testing import CliRunner
 
 from assistant.cli import app

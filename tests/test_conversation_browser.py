@@ -4,28 +4,17 @@ temporary folder (printed slips as PDF and PNG, to look at)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SHOTS
 from test_browser import open_kiosk, pick_county, start
 
 from assistant.services import kiosks
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    if os.environ.get("BANGJIAO_UPDATE_SCREENSHOTS") == "1":
-        return SHOTS
-    folder = tmp_path_factory.mktemp("conversation-shots")
-    print(f"screenshots: {folder}")
-    return folder
 
 
 @pytest.fixture

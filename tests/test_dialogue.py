@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 
 from assistant.dialogue.resolve import Context, core_of, next_context, resolve
 from assistant.dialogue.slots import expand_coordination, extract, inherit

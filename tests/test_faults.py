@@ -136,6 +136,7 @@ def test_replay_after_a_crash_between_commit_and_spool_rewrite_does_not_duplicat
 # ---------------------------------------------------------------- 2. database locked past the busy timeout
 
 
+@pytest.mark.slow  # waits out the 5 s busy timeout
 def test_database_locked_past_the_busy_timeout_spools_then_replays_once(tmp_path: Path):
     path = tmp_path / "bangjiao.db"
     db = sqlite_db(path)
@@ -221,6 +222,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow  # starts other processes
 def test_spool_shared_by_two_processes_loses_nothing(tmp_path: Path):
     """`assistant ask` appends to the spool while the server replays it: the lock keeps every record."""
     db = sqlite_db(tmp_path / "bangjiao.db")
@@ -268,6 +270,7 @@ def test_missing_model_folder_is_reported_on_health_and_nothing_is_downloaded(tm
     assert not missing.exists() and not settings.default_model_dir.exists()  # nothing fetched or converted
 
 
+@pytest.mark.slow  # starts other processes
 @pytest.mark.parametrize("command", [["ask", "--county", "涟源", "出狱后医保怎么办"], ["index", "build"]])
 def test_cli_exits_with_the_message_when_the_model_folder_is_missing(tmp_path: Path, mini_kb: Path, command):
     hf_home = tmp_path / "hf"
@@ -321,6 +324,7 @@ def old_revision_db(path: Path) -> list[tuple]:
     return out
 
 
+@pytest.mark.slow  # starts other processes
 @pytest.mark.parametrize("pause_after", ["CREATE TABLE kiosk_sessions", "ALTER TABLE questions ADD COLUMN items"])
 def test_migration_killed_half_way_is_completed_by_rerunning_db_upgrade(tmp_path: Path, pause_after: str):
     from alembic.script import ScriptDirectory
@@ -466,7 +470,7 @@ def test_two_processes_building_at_once_end_with_one_consistent_index(built: Bui
     assert_consistent(built)
 
 
-# ---------------------------------------------------------------- the kiosk API under faults (need the model)
+# ---------------------------------------------------------------- the kiosk API under faults (fake embedder)
 
 
 @dataclass
@@ -479,8 +483,10 @@ class Service:
 
 
 @pytest.fixture
-def service(tmp_path: Path, mini_kb: Path, embedder):
-    """The kiosk service on the mini knowledge base, its database in a folder of its own, one open session."""
+def service(tmp_path: Path, mini_kb: Path, fake_embedder):
+    """The kiosk service on the mini knowledge base, its database in a folder of its own, one open session. The
+    faults are about storage and the index files, not the model's semantics: the fake embedder."""
+    embedder = fake_embedder
     from fastapi.testclient import TestClient
 
     from assistant.api.main import create_app
@@ -522,7 +528,6 @@ def after_answering(service: Service, monkeypatch: pytest.MonkeyPatch, fault: Ca
     monkeypatch.setattr(answerer, "run", run)
 
 
-@pytest.mark.slow
 def test_kiosk_keeps_answering_when_the_database_disappears_mid_request(service: Service, monkeypatch):
     db = service.runtime.database
     first = ask(service, "出狱后医保怎么办")
@@ -556,7 +561,6 @@ def test_kiosk_keeps_answering_when_the_database_disappears_mid_request(service:
     assert flagged >= 1 and count(db, FollowUp) == flagged  # one follow-up per flagged question, none lost
 
 
-@pytest.mark.slow
 def test_kiosk_answers_with_a_notice_when_database_and_spool_disk_are_full(service: Service, monkeypatch):
     db = service.runtime.database
     assert ask(service, "出狱后医保怎么办")["question_id"]
@@ -573,10 +577,10 @@ def test_kiosk_answers_with_a_notice_when_database_and_spool_disk_are_full(servi
     assert real_rows(db) == before
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["deleted", "corrupted"])
-def test_index_damaged_while_running_keeps_answering_and_next_start_rebuilds(service: Service, embedder,
+def test_index_damaged_while_running_keeps_answering_and_next_start_rebuilds(service: Service, fake_embedder,
                                                                              damage: str):
+    embedder = fake_embedder
     index_dir = service.runtime.settings.index_dir
     if damage == "deleted":
         shutil.rmtree(index_dir)

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
 from sqlalchemy import select
 
 from assistant.api.main import create_app

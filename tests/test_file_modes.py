@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 
 from assistant.answering.models import Answer
 from assistant.backup import create_backup, restore_backup

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 import schemathesis
-from conftest import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from fastapi.testclient import TestClient
+from helpers import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode

@@ -1,4 +1,5 @@
-"""Index build/load, staleness and corruption, region scoping, and answering on the real knowledge base."""
+"""Index build/load, staleness and corruption, region scoping (mini knowledge base, fake embedder: fast), and
+answering on the real knowledge base with the real model (slow)."""
 
 from __future__ import annotations
 
@@ -6,57 +7,58 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fake_embedder import FakeEmbedder
 
 from assistant.core.config import Settings
 from assistant.index.items import CHUNK, FAQ
 from assistant.runtime import Runtime
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
-def mini_runtime(tmp_path: Path, mini_kb: Path, embedder) -> Runtime:
-    return Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=embedder)
+def mini_runtime(tmp_path: Path, mini_kb: Path, fake_embedder: FakeEmbedder) -> Runtime:
+    """The index and search logic does not depend on the model: the fake one (the answering tests on the real
+    knowledge base below use `full_runtime`, which keeps the real model)."""
+    return Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=fake_embedder)
 
 
-def test_index_is_built_persisted_and_reused(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_index_is_built_persisted_and_reused(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     index = mini_runtime.ensure_index()
     assert mini_runtime.last_build and "no index" in mini_runtime.last_build
     assert index.manifest.counts[FAQ] == 2 and index.manifest.counts[CHUNK] >= 2
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build is None  # loaded, not rebuilt
 
 
-def test_stale_index_is_rebuilt_when_knowledge_changes(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_stale_index_is_rebuilt_when_knowledge_changes(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     mini_runtime.ensure_index()
     faq = mini_kb / "faq" / "000000" / "medical.yaml"
     faq.write_text(faq.read_text(encoding="utf-8").replace("出来了医保咋整", "出来了医保咋个整"), encoding="utf-8")
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     index = again.ensure_index()
     assert again.last_build and "stale" in again.last_build
     assert "出来了医保咋个整" in index.items["faq-medical-enrol"].keys
 
 
-def test_corrupt_index_is_reported_and_rebuilt(mini_runtime: Runtime, embedder):
+def test_corrupt_index_is_reported_and_rebuilt(mini_runtime: Runtime, fake_embedder):
     mini_runtime.ensure_index()
     index_dir = mini_runtime.settings.index_dir
     victim = next(index_dir.glob("partitions/*/dense.faiss"))
     victim.write_bytes(b"garbage")
     messages: list[str] = []
-    again = Runtime(mini_runtime.settings, progress=messages.append, embedder=embedder)
+    again = Runtime(mini_runtime.settings, progress=messages.append, embedder=fake_embedder)
     again.ensure_index()
     assert any("索引文件损坏" in m for m in messages)
     assert again.answerer.run("出狱后医保怎么办", "431382").status == "answered"
 
 
-def test_interrupted_build_leaves_the_old_index_usable(mini_runtime: Runtime, embedder):
+def test_interrupted_build_leaves_the_old_index_usable(mini_runtime: Runtime, fake_embedder):
     mini_runtime.ensure_index()
     index_dir = mini_runtime.settings.index_dir
     leftover = index_dir.with_name("index.tmp-99999")
     shutil.copytree(index_dir, leftover)
     (leftover / "manifest.json").unlink()  # a build killed before it finished
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build is None
 
@@ -80,6 +82,7 @@ def test_locality_never_lifts_a_worse_match(mini_runtime: Runtime):
     assert [c.relevance for c in cands] == sorted((c.relevance for c in cands), reverse=True)
 
 
+@pytest.mark.slow
 def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: Runtime):
     answer = full_runtime.answerer.run("出狱以后医保该怎么弄？", "431382")
     assert answer.status == "answered" and answer.sources
@@ -87,6 +90,7 @@ def test_answer_quotes_the_faq_with_sources_and_fill_ins_rendered(full_runtime: 
     assert "【待填写" not in answer.answer
 
 
+@pytest.mark.slow
 def test_individual_case_questions_are_flagged_to_the_home_bureau(full_runtime: Runtime):
     for q in ("我的减刑什么时候批", "我老婆的低保批了没有", "帮我查一下我的假释材料到哪了"):
         answer = full_runtime.answerer.run(q, "150426")
@@ -94,11 +98,13 @@ def test_individual_case_questions_are_flagged_to_the_home_bureau(full_runtime: 
         assert "翁牛特旗司法局" in answer.answer and not answer.sources
 
 
+@pytest.mark.slow
 def test_off_topic_questions_are_out_of_scope(full_runtime: Runtime):
     for q in ("今天天气怎么样", "给我写一首关于月亮的诗", "asdfghjkl", "红烧肉怎么做好吃"):
         assert full_runtime.answerer.run(q, "431382").status == "out_of_scope", q
 
 
+@pytest.mark.slow
 def test_crisis_always_raises_an_alert(full_runtime: Runtime):
     for q in ("我不想活了", "出去以后找不到工作，活着没意思", "想自杀"):
         answer = full_runtime.answerer.run(q, "431382")
@@ -107,6 +113,7 @@ def test_crisis_always_raises_an_alert(full_runtime: Runtime):
     assert full_runtime.answerer.run("出狱后医保怎么办", "431382").alert is None
 
 
+@pytest.mark.slow
 def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
     answer = full_runtime.answerer.run("出去后医保咋交？我的减刑啥时候批下来？", "430105")
     assert len(answer.parts) == 2
@@ -115,7 +122,7 @@ def test_compound_question_is_answered_part_by_part(full_runtime: Runtime):
     assert "1. 问：" in answer.answer and "2. 问：" in answer.answer
 
 
-def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
+def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, fake_embedder):
     import json
 
     mini_runtime.ensure_index()
@@ -123,24 +130,23 @@ def test_index_from_an_older_recipe_is_stale(mini_runtime: Runtime, embedder):
     raw = json.loads(path.read_text())
     del raw["recipe"]  # as written before the build recipe was recorded
     path.write_text(json.dumps(raw))
-    again = Runtime(mini_runtime.settings, embedder=embedder)
+    again = Runtime(mini_runtime.settings, embedder=fake_embedder)
     again.ensure_index()
     assert again.last_build and "stale" in again.last_build
 
 
-def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runtime, mini_kb: Path, embedder):
+def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runtime, mini_kb: Path, fake_embedder):
     mini_runtime.ensure_index()
     doc = mini_kb / "docs" / "000000" / "national-medical.md"
     doc.write_text(doc.read_text(encoding="utf-8").replace("共同缴纳", "一起缴纳"), encoding="utf-8")
     encoded: list[int] = []
 
-    class Counting(type(embedder)):
+    class Counting(FakeEmbedder):
         def encode_passages(self, texts, show_progress=False):
             encoded.append(len(texts))
-            return embedder.encode_passages(texts)
+            return fake_embedder.encode_passages(texts)
 
-    counting = Counting(embedder.model_dir)
-    counting._model, counting._fingerprint = embedder.model, embedder.fingerprint
+    counting = Counting(fake_embedder.dimension, fake_embedder.model_dir)
     again = Runtime(mini_runtime.settings, embedder=counting)
     index = again.ensure_index()
     assert again.last_build and "stale" in again.last_build

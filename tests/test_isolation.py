@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from helpers import PORTAL_BASE, PORTAL_PASSWORD, portal_sign_in
 from sqlalchemy import select
 
 from assistant.api.main import create_app
@@ -33,12 +33,19 @@ from assistant.storage.models import (
     User,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # hundreds of requests with a database snapshot around each (but no model)
 BASE = PORTAL_BASE
 PASSWORD = PORTAL_PASSWORD
 HOME_COUNTY, OTHER_COUNTY = "431382", "150426"
 HOME_FILE_FAQ = "faq-lianyuan-bangjiao-file"  # an entry of the home county's knowledge files
 ROLES = ("anonymous", "kiosk", "prison_home", "prison_other", "bureau_home", "bureau_other", "admin")
+
+
+@pytest.fixture(scope="module")
+def full_runtime(fake_full_runtime):
+    """Who may see and change what does not depend on the model's semantics: the real knowledge base with the fake
+    embedder."""
+    return fake_full_runtime
 
 
 @dataclass

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, KNOWLEDGE, serving
+from helpers import CHROMIUM, KNOWLEDGE, other_digits, serving
 from playwright.sync_api import expect
 from sqlalchemy import select
 from test_browser import pick_county
@@ -18,6 +18,8 @@ from assistant.core.config import Settings
 from assistant.runtime import Runtime
 from assistant.services import kiosks
 from assistant.storage.models import KioskSession
+
+pytestmark = pytest.mark.slow  # starts Chromium (no model)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,7 @@ def test_officer_view_says_not_signed_in_shows_the_inmate_number_sounds_and_reme
     reg = register(runtime)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{base}/officer")
-    watch(page, reg, "000000" if reg.pin != "000000" else "111111")
+    watch(page, reg, other_digits(reg.pin))
     expect(page.locator("#error")).to_contain_text("未登录")
     assert page.is_hidden("#alerts-box") and page.is_hidden("#none") and "未登录" in page.inner_text("#status")
 
@@ -164,7 +166,7 @@ def test_the_officer_pairs_with_a_six_digit_code_and_then_needs_only_the_pin(sit
     code = re.search(r"\d{6}", kiosk.inner_text("#pairing-code")).group(0)
     officer = browser.new_page(viewport={"width": 1280, "height": 800})
     officer.goto(f"{base}/officer")
-    officer.fill("#pair-code", "000000" if code != "000000" else "111111")
+    officer.fill("#pair-code", other_digits(code))
     officer.fill("#pin", reg.pin)
     officer.click("#watch")
     expect(officer.locator("#error")).to_contain_text("配对码不正确")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import KNOWLEDGE, PORTAL_BASE
 from fastapi.testclient import TestClient
+from helpers import KNOWLEDGE, PORTAL_BASE
 
 from assistant.answering.models import Answer
 from assistant.api.main import create_app
@@ -106,7 +106,7 @@ def test_not_solved_spooled_during_an_outage_keeps_the_inmate_number(app, tmp_pa
 
 def test_the_bureau_history_names_no_kiosk_and_no_prison_account(app):
     """A follow-up created at a kiosk and delivered by a prison account: the bureau's page shows neither name."""
-    from conftest import PORTAL_PASSWORD, portal_sign_in
+    from helpers import PORTAL_PASSWORD, portal_sign_in
 
     from assistant.services import followups, users
 
@@ -129,7 +129,7 @@ def test_the_bureau_history_names_no_kiosk_and_no_prison_account(app):
 def test_a_crisis_goes_to_the_prison_with_the_inmate_number_and_never_to_the_bureau(app):
     """"我想死" (logged with a wrong topic): not in the bureau's queue, detail, statistics or exports — the bureau
     sees only that a question was withheld; the prison sees it with the inmate number."""
-    from conftest import PORTAL_PASSWORD, portal_sign_in
+    from helpers import PORTAL_PASSWORD, portal_sign_in
 
     from assistant.services import users
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 
 from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.problems import KnowledgeError

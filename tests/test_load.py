@@ -12,7 +12,7 @@ import pytest
 
 from assistant.core.config import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.bench]
 
 
 def test_eight_kiosks_at_once_no_errors_and_every_question_logged_once(full_runtime):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
 
 from assistant.answering.models import Answer
 from assistant.api.main import create_app

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, service_url
+from helpers import free_port, service_url
 from sqlalchemy import create_engine, select
 from sqlalchemy import text as sql_text
 

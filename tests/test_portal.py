@@ -9,19 +9,25 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PORTAL_BASE, PORTAL_PASSWORD
-from conftest import portal_sign_in as sign_in
 from fastapi.testclient import TestClient
+from helpers import PORTAL_BASE, PORTAL_PASSWORD
+from helpers import portal_sign_in as sign_in
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
 from assistant.services import followups, users
 from assistant.storage.models import AuditEvent, FaqRecord, FollowUp, InmateLink, Kiosk, Question
 
-pytestmark = pytest.mark.slow
 PASSWORD = PORTAL_PASSWORD
 LIANYUAN, WENGNIUTE = "431382", "150426"
 BASE = PORTAL_BASE
+
+
+@pytest.fixture(scope="module")
+def full_runtime(fake_full_runtime):
+    """The portal's rules need the real counties and documents, not the model's semantics: the real knowledge
+    base with the fake embedder."""
+    return fake_full_runtime
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +300,7 @@ def test_prison_delivers_answers_with_the_inmate_link_only_it_sees(app, full_run
     assert "假释后能不能出省打工" not in stranger.get("/portal/prison/questions").text
 
 
+@pytest.mark.slow  # renders a PDF with the CJK font
 def test_faq_sheet_downloads_as_pdf_and_docx(app, full_runtime):
     staff = sign_in(app, make_user(full_runtime, "prison", prison="雁北监狱"))
     assert "打印问答单" in staff.get("/portal/prison/sheets").text

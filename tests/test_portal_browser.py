@@ -1,12 +1,13 @@
 """The portal's main flows in a real browser (Debian's Chromium): sign in, answer a follow-up, approve an FAQ,
-deliver the reply, download an FAQ sheet."""
+deliver the reply, download an FAQ sheet. Screenshots go to docs/screenshots/ only with
+BANGJIAO_UPDATE_SCREENSHOTS=1 (the `shots` fixture), else to a temporary folder."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from conftest import SHOTS, browser_sign_in
+from helpers import browser_sign_in
 
 from assistant.services import followups, users
 from assistant.storage.models import FaqRecord, FollowUp, Question
@@ -27,7 +28,7 @@ def sign_in(browser, base: str, username: str):
     return browser_sign_in(browser, base, username, PASSWORD)
 
 
-def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, browser, full_runtime, tmp_path):
+def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(shots, server, browser, full_runtime, tmp_path):
     base, _ = server
     text = "涟源出来以后想学厨师，县里有没有免费的技能培训班"
     with full_runtime.database.session() as s:
@@ -43,7 +44,7 @@ def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, br
     card = bureau.locator("article", has_text=text)
     card.get_by_label("给这一组的答复").fill("县人社局每季度开设免费厨师培训，报名带身份证和释放证明，"
                                           "具体时间以县人社局通知为准。")
-    bureau.screenshot(path=str(SHOTS / "8-bureau-queue.png"), full_page=False)
+    bureau.screenshot(path=str(shots / "8-bureau-queue.png"), full_page=False)
     card.get_by_role("button", name="答复这一组").click()
     assert bureau.get_by_role("status").inner_text().startswith("已答复")
 
@@ -53,7 +54,7 @@ def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, br
     bureau.get_by_label("口语问法").fill("出来想学厨师去哪学\n县里有免费培训班没\n学门手艺要不要钱\n技能培训咋报名")
     bureau.get_by_role("button", name="审核通过并发布").click()
     assert "终端上现在就能直接回答" in bureau.get_by_role("status").inner_text()
-    bureau.screenshot(path=str(SHOTS / "9-bureau-faq-published.png"), full_page=True)
+    bureau.screenshot(path=str(shots / "9-bureau-faq-published.png"), full_page=True)
     with full_runtime.database.session() as s:
         record = s.query(FaqRecord).filter_by(followup_id=fid).one()
         assert record.status == "approved" and len(record.paraphrases) == 4
@@ -62,13 +63,13 @@ def test_bureau_answers_and_publishes_then_prison_delivers_and_prints(server, br
 
     bureau.goto(f"{base}/portal/bureau/stats")
     assert bureau.get_by_role("heading", name="每周各主题的提问数").is_visible()
-    bureau.screenshot(path=str(SHOTS / "11-bureau-stats.png"), full_page=True)
+    bureau.screenshot(path=str(shots / "11-bureau-stats.png"), full_page=True)
 
     prison = sign_in(browser, base, account(full_runtime, "prison", prison="雁北监狱"))
     assert prison.url.endswith("/portal/prison/deliveries")
     item = prison.locator("article", has_text=text)
     assert "A-3107" in item.inner_text()
-    prison.screenshot(path=str(SHOTS / "10-prison-deliveries.png"))
+    prison.screenshot(path=str(shots / "10-prison-deliveries.png"))
     item.get_by_role("button", name="已转交给本人").click()
     assert prison.get_by_role("status").inner_text().startswith("已记为转交")
     with full_runtime.database.session() as s:

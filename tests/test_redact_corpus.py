@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
 from sqlalchemy import select
 
 from assistant.answering.models import Answer
@@ -76,6 +76,7 @@ def app(tmp_path_factory):
     return create_app(runtime=runtime)
 
 
+@pytest.mark.slow  # every variant through the kiosk, the portal and exports
 def test_no_variant_reaches_any_bureau_surface_or_the_database(app):
     state = app.state.service
     runtime = state.runtime

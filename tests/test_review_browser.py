@@ -5,11 +5,10 @@ until withdrawn; the admin sees review coverage. Screenshots are rewritten only 
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-from conftest import SHOTS, browser_sign_in
+from helpers import SHOTS, browser_sign_in, updating_screenshots
 
 from assistant.services import review, users
 from assistant.services.questions import AskContext, QuestionLog
@@ -19,11 +18,10 @@ from assistant.storage.spool import Spool
 pytestmark = pytest.mark.slow
 PASSWORD = "correct-horse-battery"
 LIANYUAN = "431382"
-UPDATE_SHOTS = os.environ.get("BANGJIAO_UPDATE_SCREENSHOTS") == "1"
 
 
 def shot(page, name: str, full_page: bool = False) -> None:
-    if UPDATE_SHOTS:
+    if updating_screenshots():
         page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import service_url
+from helpers import service_url
 from limits import parse
 from sqlalchemy.exc import IntegrityError
 

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
 from docx import Document
 from docx.oxml.ns import qn
+from helpers import KNOWLEDGE
 
 from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBase, Source
@@ -325,6 +325,7 @@ def pdf_file(printed: Sheet, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @needs_poppler
+@pytest.mark.slow  # renders the PDF, runs pdftotext/pdfinfo/pdftoppm
 def test_pdf_text_and_page_image(printed: Sheet, pdf_file: Path) -> None:
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf_file), "-"], capture_output=True, text=True,
                           check=True).stdout

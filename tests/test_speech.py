@@ -54,6 +54,7 @@ def test_long_text_is_cut_at_a_sentence_end():
     assert prepare_for_speech("。（）【】") == ""
 
 
+@pytest.mark.slow  # runs espeak-ng
 def test_pronunciation_replacements_are_read_as_intended():
     """Every replacement changes what the voice says (the original word is misread; its dictionary is what
     is checked here, so espeak-ng must be installed)."""
@@ -81,6 +82,7 @@ def duration(wav: bytes) -> float:
         return w.getnframes() / w.getframerate()
 
 
+@pytest.mark.slow  # runs espeak-ng
 def test_synthesis_gives_a_wav_as_long_as_the_text_needs_and_caches_it(synth):
     first = synth.speak(ANSWER)
     # ≈ 2–5 characters a second: audible speech, not silence and not a stuck stream
@@ -90,6 +92,7 @@ def test_synthesis_gives_a_wav_as_long_as_the_text_needs_and_caches_it(synth):
     assert len(list(synth.cache_dir.glob("*.wav"))) == 1 and not list(synth.cache_dir.glob("*.part"))
 
 
+@pytest.mark.slow  # runs espeak-ng
 def test_the_pinyin_voice_speaks_chinese_not_letters():
     exe = shutil.which("espeak-ng")
     if exe is None:
@@ -99,6 +102,7 @@ def test_the_pinyin_voice_speaks_chinese_not_letters():
     assert "(en)" not in pinyin and "(en)" in english
 
 
+@pytest.mark.slow  # runs espeak-ng
 def test_cache_is_bounded(tmp_path, synth):
     small = Synthesizer(tmp_path / "small", max_cached=2)
     for text in ("医保", "低保", "养老"):

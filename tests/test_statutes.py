@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import KNOWLEDGE
+from helpers import KNOWLEDGE
 
 from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.statutes import (
