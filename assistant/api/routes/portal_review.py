@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assistant.api.deps import DB, BureauForm, BureauUser, CurrentUser, State
 from assistant.api.templating import render
-from assistant.services import review, users
+from assistant.services import chosen_wording, review, users
 from assistant.services.errors import InvalidError
 from assistant.services.periods import parse_period
 from assistant.services.statistics import NO_TOPIC
@@ -26,7 +26,7 @@ STATUS_FILTERS = {"answered": review.ANSWERED, "suggested": "suggested", "out_of
                   "flagged": review.FLAGGED, "all": None}
 _BACK_RE = re.compile(r"^/portal/review(\?[^\s#]*)?$")
 _FAQ_ID_RE = re.compile(r"^faq-[a-z0-9-]{1,70}$")
-_NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule"}
+_NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule", "entry"}
 Ids = Annotated[list[int], Form(alias="qid")]
 
 
@@ -49,6 +49,8 @@ def _notice(request: Request) -> str | None:
         return f"已记为答得不对，已开更正跟进第 {p.get('fu', '')} 号：{tail}"
     if done == "review_refer":
         return f"已记为应该转人工：本县今后这类问题不再自动回答（规则第 {p.get('rule', '')} 号）。"
+    if done == "wording_added":
+        return f"已把提问人的说法加进问答 {p.get('entry', '')}，下一个这样问的人会直接得到这条答复。"
     if done == "rule_withdrawn":
         return "转人工规则已撤销，这类问题又会自动回答。"
     return None
@@ -70,20 +72,21 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
     start, end = parse_period(since, until)
     f = review.ReviewFilter(start, end, topic or None, STATUS_FILTERS[status], unreviewed, q.strip())
     if sample:
-        rows, more = review.weekly_sample(db, who.region_code, sample), False
+        rows, more = review.weekly_sample(db, who.region_code or "", sample), False
         groups = [review.ReviewGroup((r,)) for r in rows]
     else:
-        rows, more = review.review_rows(db, who.region_code, f)
+        rows, more = review.review_rows(db, who.region_code or "", f)
         groups = review.group_rows(rows)
     faq_id = request.query_params.get("faq", "")
     return render(request, "review_list.html", who, groups=groups, rows=rows, more=more, since=since, until=until,
                   topic=topic, status=status, unreviewed=unreviewed, q=q, sample=sample,
                   week=review.current_week(), topics=list(topics.values()), no_topic=NO_TOPIC,
                   status_names=review.STATUS_NAMES, verdict_names=review.VERDICT_NAMES,
-                  crises=review.withheld_crises(db, who.region_code, f),
+                  crises=review.withheld_crises(db, who.region_code or "", f),
                   back=_list_url(request),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
                   item_title=_titles(state),
+                  wording_offers=chosen_wording.offers(state.runtime.kb, state.runtime.knowledge_files, who, rows),
                   notice=_notice(request), title="审核终端的回答")
 
 
@@ -123,6 +126,17 @@ def refer(who: BureauForm, state: State, qid: Ids, scope: Annotated[str, Form(pa
     return RedirectResponse(_with(_back(back), done="review_refer", rule=str(rule_id)), 303)
 
 
+@router.post("/{question_id}/add-wording")
+def add_wording(who: BureauForm, state: State, question_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """把这个说法加进这条问答: the asker's wording joins the entry they chose; live at once in its partition."""
+    runtime = state.runtime
+    with runtime.database.session() as s:
+        done = chosen_wording.add_chosen_wording(s, runtime.knowledge_files, runtime.kb, who, question_id)
+    runtime.publish_faq(done.entry)
+    return RedirectResponse(_with(_back(back), done="wording_added", entry=done.entry.id), 303)
+
+
 def _bounded(ids: list[int]) -> list[int]:
     if any(not 1 <= i <= MAX_ID for i in ids):
         raise InvalidError("问题编号不正确")
@@ -135,7 +149,7 @@ def _titles(state) -> dict[str, str]:
 
 @router.get("/rules")
 def rules(request: Request, who: BureauUser, db: DB, state: State) -> Response:
-    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.region_code),
+    return render(request, "review_rules.html", who, rules=review.county_rules(db, who.region_code or ""),
                   item_title=_titles(state), notice=_notice(request), title="转人工规则")
 
 
