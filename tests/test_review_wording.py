@@ -164,3 +164,26 @@ def test_refusals_change_nothing(world):
         runtime, NATIONAL_ENTRY).paraphrases
     assert count(runtime, AuditEvent, AuditEvent.action == "faq_wording_added") == 0
     assert count(runtime, FaqOverride) == 0 and runtime.refreshed == []
+
+
+@pytest.mark.slow
+def test_the_next_asker_with_the_wording_is_matched(tmp_path, mini_kb, embedder):
+    """With the model: the button's post refreshes the entry's partition (no full rebuild), and the same words
+    asked again are answered by the chosen entry."""
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=embedder)
+    built_at = runtime.ensure_index().manifest.built_at
+    app = create_app(runtime=runtime)
+    name = f"bureau{uuid.uuid4().hex[:6]}"
+    with runtime.database.session() as s:
+        users.add_user(s, name, PORTAL_PASSWORD, "bureau", name, region_code=LIANYUAN)
+    bureau = portal_sign_in(app, name)
+    wording = "蹲完号子回老家看病报销的那个断了还能补上不"
+    before = runtime.answerer.run(wording, LIANYUAN)
+    assert not (before.status == "answered" and before.parts[0].item_ids == [FILE_ENTRY])
+    qid = ask(runtime, wording, FILE_ENTRY)
+    assert post(bureau, qid).status_code == 303
+    index = runtime.ensure_index()
+    assert index.manifest.built_at == built_at  # one partition, not a rebuild
+    after = runtime.answerer.run(wording, LIANYUAN)
+    assert after.status == "answered" and after.parts[0].item_ids == [FILE_ENTRY]
+    runtime.database.dispose()
