@@ -195,6 +195,8 @@ def cases(w: World) -> list[Case]:
         *[Case("POST", f"/portal/review/{action}", fs({"bureau_home"}),
                data=(("form", {"qid": str(w.answered_q[action]), "note": f"{w.marker}不对", "scope": "item",
                                "send": "true"}),)) for action in ("right", "wrong", "refer")],
+        Case("POST", "/portal/review/{question_id}/add-wording", fs(),
+             f"/portal/review/{w.question_id}/add-wording"),  # no choice taken: 400 for the owner
         Case("GET", "/portal/review/rules", fs({"bureau_home"}), scoped=fs({"bureau_other"})),
         Case("POST", "/portal/review/rules/{rule_id}/withdraw", fs({"bureau_home"}),
              f"/portal/review/rules/{w.rule_id}/withdraw"),
@@ -291,10 +293,11 @@ def call(w: World, role: str, case: Case):
     return client.request(case.method, url, data={**payload, "csrf_token": w.csrf[role]})
 
 
-# Routes whose test call is invalid even for the owner (already drafted; not published; merge into itself).
+# Routes whose test call is invalid even for the owner (already drafted; not published; merge into itself; no
+# choice taken).
 OWNER_GETS_400 = {"/portal/bureau/followups/{followup_id}/draft", "/portal/bureau/faq/{faq_id}/reopen",
                   "/portal/bureau/faq/{faq_id}/merge", "/portal/knowledge-faq/{faq_id}/edit",
-                  "/portal/knowledge-faq/{faq_id}/merge"}
+                  "/portal/knowledge-faq/{faq_id}/merge", "/portal/review/{question_id}/add-wording"}
 
 
 def refused(response, role: str) -> bool:

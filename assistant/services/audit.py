@@ -24,6 +24,7 @@ ACTION_NAMES = {
     "faq_reopened": "修改已发布问答（重新审核）", "faq_withdrawn": "撤回问答", "faq_merged": "合并问答",
     "faq_file_edited": "修改知识库问答（新版本）", "faq_file_withdrawn": "撤回知识库问答",
     "faq_file_merged": "合并知识库问答", "faq_file_restored": "恢复知识库问答（文件版本）",
+    "faq_wording_added": "把提问人的说法加进问答",
     "contact_updated": "修改联系方式",
     "kiosk_registered": "登记终端", "kiosk_session_opened": "民警开启终端会话",
     "kiosk_session_ended": "民警结束终端会话", "kiosk_session_idle": "终端无人操作，本次问答结束",

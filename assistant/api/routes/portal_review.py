@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assistant.api.deps import DB, BureauForm, BureauUser, CurrentUser, State
 from assistant.api.templating import render
-from assistant.services import review, users
+from assistant.services import chosen_wording, review, users
 from assistant.services.errors import InvalidError
 from assistant.services.periods import parse_period
 from assistant.services.statistics import NO_TOPIC
@@ -26,7 +26,7 @@ STATUS_FILTERS = {"answered": review.ANSWERED, "suggested": "suggested", "out_of
                   "flagged": review.FLAGGED, "all": None}
 _BACK_RE = re.compile(r"^/portal/review(\?[^\s#]*)?$")
 _FAQ_ID_RE = re.compile(r"^faq-[a-z0-9-]{1,70}$")
-_NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule"}
+_NOTICE_PARAMS = {"done", "n", "fu", "faq", "rule", "entry"}
 Ids = Annotated[list[int], Form(alias="qid")]
 
 
@@ -49,6 +49,8 @@ def _notice(request: Request) -> str | None:
         return f"已记为答得不对，已开更正跟进第 {p.get('fu', '')} 号：{tail}"
     if done == "review_refer":
         return f"已记为应该转人工：本县今后这类问题不再自动回答（规则第 {p.get('rule', '')} 号）。"
+    if done == "wording_added":
+        return f"已把提问人的说法加进问答 {p.get('entry', '')}，下一个这样问的人会直接得到这条答复。"
     if done == "rule_withdrawn":
         return "转人工规则已撤销，这类问题又会自动回答。"
     return None
@@ -84,6 +86,7 @@ def review_list(request: Request, who: BureauUser, db: DB, state: State,
                   back=_list_url(request),
                   draft_id=faq_id if _FAQ_ID_RE.match(faq_id) else "", max_rows=review.MAX_ROWS,
                   item_title=_titles(state),
+                  wording_offers=chosen_wording.offers(state.runtime.kb, state.runtime.knowledge_files, who, rows),
                   notice=_notice(request), title="审核终端的回答")
 
 
@@ -121,6 +124,17 @@ def refer(who: BureauForm, state: State, qid: Ids, scope: Annotated[str, Form(pa
         rule_id = rule.id
     state.runtime.publish_referral_rules()
     return RedirectResponse(_with(_back(back), done="review_refer", rule=str(rule_id)), 303)
+
+
+@router.post("/{question_id}/add-wording")
+def add_wording(who: BureauForm, state: State, question_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """把这个说法加进这条问答: the asker's wording joins the entry they chose; live at once in its partition."""
+    runtime = state.runtime
+    with runtime.database.session() as s:
+        done = chosen_wording.add_chosen_wording(s, runtime.knowledge_files, runtime.kb, who, question_id)
+    runtime.publish_faq(done.entry)
+    return RedirectResponse(_with(_back(back), done="wording_added", entry=done.entry.id), 303)
 
 
 def _bounded(ids: list[int]) -> list[int]:
