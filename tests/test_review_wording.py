@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import PORTAL_PASSWORD, portal_sign_in
+from helpers import PORTAL_PASSWORD, portal_sign_in
 from sqlalchemy import func, select
 
 from assistant.api.main import create_app
