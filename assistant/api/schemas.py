@@ -186,6 +186,7 @@ class SlipTurn(BaseModel):
     question: str
     status: str
     answer: str
+    basis: str | None = None  # how current the legal basis is and the quoted entries' review date
     applies: str
     sources: list[str]
 
