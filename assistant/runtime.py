@@ -78,21 +78,18 @@ class Runtime:
         from sqlalchemy.exc import SQLAlchemyError
 
         from assistant.services.bureau_contacts import merge_contacts, saved_contacts
-        from assistant.services.faq import approved_entries
-        from assistant.services.file_faq import active_changes, apply_overrides
+        from assistant.services.file_faq import live_faq
         from assistant.services.knowledge_changes import generation
 
         try:
             with self.database.session() as s:
                 self.generation = generation(s)  # read first: what follows is at least this new
-                changes = active_changes(s)
-                extra = approved_entries(s, kb)
+                faq = live_faq(s, kb)
                 contacts = saved_contacts(s)
         except (SQLAlchemyError, OSError) as exc:  # keep answering from the files when the database is down
             self.progress(f"数据库不可用，暂不加载司法局发布的问答和联系方式 (database unavailable): {exc}")
             return kb
-        kb = apply_overrides(kb, changes)
-        return dataclasses.replace(kb, faq=(*kb.faq, *extra), regions=merge_contacts(kb.regions, contacts))
+        return dataclasses.replace(kb, faq=faq, regions=merge_contacts(kb.regions, contacts))
 
     def database_faq_hash(self) -> str:
         """Identity of the database-approved FAQ entries merged into the index and of the file entries bureaus
@@ -224,12 +221,10 @@ class Runtime:
         """Make the county's FAQ entries what the database holds now — bureau-published entries and bureaus'
         edits of file entries, changed through another node or the CLI; its one partition is re-indexed only
         if they differ. True if it changed."""
-        from assistant.services.faq import approved_entries
-        from assistant.services.file_faq import active_changes, apply_overrides
+        from assistant.services.file_faq import live_faq
 
         with self._publishing, self.database.session() as s:
-            files = apply_overrides(self.knowledge_files, active_changes(s))  # bureaus' edits of file entries
-            fresh = [*(f for f in files.faq if f.region == region), *approved_entries(s, self.kb, region)]
+            fresh = list(live_faq(s, self.knowledge_files, region))
             held = [f for f in self.kb.faq if f.region == region]
             if sorted(fresh, key=lambda f: f.id) == sorted(held, key=lambda f: f.id):
                 return False

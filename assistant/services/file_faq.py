@@ -69,6 +69,14 @@ def apply_overrides(kb: KnowledgeBase, changes: list[Change]) -> KnowledgeBase:
     return dataclasses.replace(kb, faq=tuple(out))
 
 
+def live_faq(s: Session, files: KnowledgeBase, region: str | None = None) -> tuple[FaqEntry, ...]:
+    """The FAQ entries kiosks answer from (of one county, if `region` is given): the file entries with the
+    bureaus' active changes applied, then the entries bureaus published in the database."""
+    edited = apply_overrides(files, active_changes(s)).faq
+    return (*(f for f in edited if region is None or f.region == region),
+            *db_faq.approved_entries(s, files, region))
+
+
 # ---- scope -------------------------------------------------------------------------------------------------------
 
 def may_change(who: Principal, entry_region: str, level: str) -> bool:
