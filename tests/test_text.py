@@ -11,7 +11,7 @@ from assistant.text.analyzer import Analyzer
 from assistant.text.chunking import chunk_document, make_splitter
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
-from assistant.text.signals import SignalDetector
+from assistant.text.signals import SignalDetector, has_amount, has_contact
 
 KB = load_knowledge(KNOWLEDGE)
 ANALYZER = Analyzer(KB.lexicon)
@@ -81,3 +81,23 @@ def test_crisis_individual_and_domain_signals():
     assert not SIGNALS.run("减刑需要什么条件").individual_case
     assert SIGNALS.run("出狱后医保怎么办").domain_hits
     assert not SIGNALS.run("今天天气怎么样").domain_hits
+
+
+def test_questions_that_ask_for_a_figure_or_a_contact():
+    for q in ("失业补助每个月能补贴多少", "困难补助一个娃大概多少", "住房补贴标准是每年多少",
+              "出狱时存的报酬能带走多少", "贴息贷款利息有多少"):
+        assert SIGNALS.run(normalize(q)).asks_amount, q
+    # how many years, days or months is a duration, not a sum of money
+    for q in ("养老保险要交多少年", "社区矫正每个月报到多少次", "失业金一个月能领多少天"):
+        assert not SIGNALS.run(normalize(q)).asks_amount, q
+    for q in ("司法所早上几点开门", "民政局在哪条街"):
+        assert SIGNALS.run(normalize(q)).asks_contact, q
+    assert SIGNALS.run(normalize("俺的事你帮我打听打听")).individual_case
+
+
+def test_a_blank_fill_in_field_states_no_contact_or_amount():
+    blank = "各镇司法所电话和地址：【待填写：各镇司法所联系电话和地址】；县司法局：【待填写：县司法局电话】。"
+    assert not has_contact(blank)
+    assert not has_amount("标准：【待填写：本县低保标准（元/月）】。")
+    assert has_contact("县司法局地址：人民路1号。")
+    assert has_amount("一共发放救助资金28000元。")

@@ -38,7 +38,8 @@ class SignalDetector:
 
 
 AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(元|块|万元|万)")
-CONTACT_RE = re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|\b12348\b|地址[:：]\s*\S")
+# after "地址：" an address, not the punctuation left where a blank fill-in field was taken out
+CONTACT_RE = re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|\b12348\b|地址[:：]\s*[^\s；;。，,、：:）)】]")
 
 
 def has_amount(text: str) -> bool:
