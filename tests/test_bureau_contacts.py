@@ -69,3 +69,19 @@ def test_fill_ins_take_the_bureau_s_saved_details_and_stay_blank_elsewhere(full_
 
     sheet = sheet_fill_ins(text, tree)  # printed FAQ sheets agree with the kiosk
     assert "0738-7654321" in sheet and "涟源市人民路8号" in sheet and "长沙市司法局地址：暂未公布" in sheet
+
+
+def test_a_saved_contact_lets_a_question_for_it_be_answered(full_regions):
+    """The decision judges "does the item state a phone" on the text with the bureau's saved details."""
+    import copy
+
+    from assistant.answering.compose import fill_saved
+    from assistant.services.bureau_contacts import with_contact
+    from assistant.text.signals import has_contact
+
+    text = "涟源：【待填写：涟源市司法局安置帮教联系电话】 长沙：【待填写：长沙市司法局地址】"
+    assert not has_contact(fill_saved(text, full_regions))
+    tree = copy.deepcopy(full_regions)
+    tree.replace(with_contact(tree["431382"], Bureau(None, "0738-7654321", None, None)))
+    filled = fill_saved(text, tree)
+    assert has_contact(filled) and "【待填写：长沙市司法局地址】" in filled  # blank fields stay marked

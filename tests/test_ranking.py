@@ -73,3 +73,12 @@ def test_overall_status_of_parts():
     assert overall_status([ANSWERED, SUGGESTED]) == SUGGESTED
     assert overall_status([SUGGESTED, FLAGGED]) == FLAGGED
     assert overall_status([ANSWERED, OUT_OF_SCOPE]) == OUT_OF_SCOPE
+
+
+def test_a_contact_the_bureau_has_saved_counts_as_stated():
+    blank = Item("contact", FAQ, "contact", "431382", "电话", "电话", "司法局电话：【待填写：某县司法局联系电话】。",
+                 ("resettlement",), (src("25"),), ("电话",))
+    assert not route_features([cand(blank, 0.95)]).has_contact
+    filled = "司法局电话：0738-1234567。"
+    saved = route_features([cand(blank, 0.95)], lambda it: filled)
+    assert saved.has_contact

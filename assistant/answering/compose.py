@@ -40,6 +40,11 @@ def render_fill_ins(text: str, regions: RegionTree | None = None) -> str:
     return FILL_IN_RE.sub(fill, text)
 
 
+def fill_saved(text: str, regions: RegionTree | None = None) -> str:
+    """Fill in only the fields the bureau has saved; blank ones stay marked (to judge what a text states)."""
+    return FILL_IN_RE.sub(lambda m: saved_contact(m.group(1), regions) or m.group(0), text)
+
+
 def source_refs(item: Item, regions: RegionTree) -> list[SourceRef]:
     region = regions[item.region].name if item.region in regions else item.region
     return [SourceRef(s.title, s.citation, region) for s in item.sources]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,8 +82,11 @@ def distinct_answers(cands: list[Candidate], limit: int) -> list[Candidate]:
     return out
 
 
-def route_features(cands: list[Candidate]) -> RouteFeatures | None:
-    """Signals of the best candidate of one kind: margin over the best *different* answer, confidence."""
+def route_features(cands: list[Candidate], shown: Callable[[Item], str] = lambda item: item.text
+                   ) -> RouteFeatures | None:
+    """Signals of the best candidate of one kind: margin over the best *different* answer, confidence.
+    `shown` gives the text the asker would read (fill-in fields the bureau has saved filled in): whether it
+    states an amount or a contact is judged on that text."""
     if not cands:
         return None
     best = cands[0]
@@ -91,7 +95,7 @@ def route_features(cands: list[Candidate]) -> RouteFeatures | None:
     # agreement over the merged list of this kind: the best item is first both by meaning and by words
     agree = best is max(cands, key=lambda c: c.dense) and best is max(cands, key=lambda c: c.coverage)
     return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense, agree,
-                         has_amount(best.item.text), has_contact(best.item.text),
+                         has_amount(shown(best.item)), has_contact(shown(best.item)),
                          relative_confidence(best.relevance, [c.relevance for c in cands[1:]]), bool(best.missing))
 
 
@@ -147,6 +151,10 @@ class Answerer:
         self.place_words = regions.place_words()
         self.referral_rules: tuple[Rule, ...] = ()  # per-county "never answer automatically" (bureau review)
 
+    def shown_text(self, item: Item) -> str:
+        """An item's text with the bureau's saved contacts in its fill-in fields (blank fields stay marked)."""
+        return compose.fill_saved(item.text, self.regions)
+
     def slots(self, text: str) -> Slots:
         return extract(text, self.searcher.conditions)
 
@@ -158,7 +166,8 @@ class Answerer:
         faq = prefer_local([c for c in cands if c.item.kind == FAQ])
         chunks = prefer_local([c for c in cands if c.item.kind == CHUNK])
         offered = distinct_answers(faq, MAX_SUGGESTIONS)
-        features = Features(route_features(faq), route_features(chunks), len(sig.domain_hits),
+        shown = self.shown_text
+        features = Features(route_features(faq, shown), route_features(chunks, shown), len(sig.domain_hits),
                             sig.individual_case, sig.crisis, sig.asks_amount, sig.asks_contact,
                             tuple(c.relevance for c in offered))
         decision = decide(features, self.calibration)
