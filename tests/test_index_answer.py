@@ -152,3 +152,29 @@ def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runti
     assert again.last_build and "stale" in again.last_build
     assert encoded == [1]  # the one edited chunk
     assert any("一起缴纳" in i.text for i in index.items.values())
+
+
+def test_whole_entry_coverage_and_key_consensus_enter_the_relevance(mini_runtime: Runtime):
+    """With their weights set, words spread over an entry's keys count, and so does how far its second-best
+    wording trails the best; with the weights at 0 the relevance is cosine + best-key coverage as before."""
+    from dataclasses import replace
+
+    searcher = mini_runtime.answerer.searcher
+    query = searcher.prepare("出狱后医保怎么办")
+    base = searcher.weights
+    try:
+        searcher.weights = replace(base, entry_coverage=0.0, consensus=0.0)
+        plain = {c.item.id: c for c in searcher.search(query, "431382", (FAQ,))}
+        searcher.weights = replace(base, entry_coverage=1.0, consensus=0.0)
+        entry = {c.item.id: c for c in searcher.search(query, "431382", (FAQ,))}
+        searcher.weights = replace(base, entry_coverage=0.0, consensus=1.0)
+        consensus = {c.item.id: c for c in searcher.search(query, "431382", (FAQ,))}
+    finally:
+        searcher.weights = base
+    for item_id, c in plain.items():
+        assert abs(c.relevance - (c.dense + base.coverage * c.coverage - base.missing_condition * len(c.missing))) < 1e-6
+        if item_id in entry:  # the union of an entry's keys covers at least what its best key covers
+            assert entry[item_id].relevance >= c.relevance + c.coverage - 1e-6
+        if item_id in consensus:  # the second-best wording never beats the best: a penalty or nothing
+            assert consensus[item_id].relevance <= c.relevance + 1e-6
+    assert any(consensus[i].relevance < plain[i].relevance - 1e-6 for i in consensus if i in plain)

@@ -13,6 +13,7 @@ and every right decision earns 1. Offering choices earns 0.5 when a right entry 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,7 +35,8 @@ CHOICE_GAIN = 0.5
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
 CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
-WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03, 0.06)}
+WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03, 0.06),
+               "entry_coverage": (0.0, 0.05, 0.1), "consensus": (0.0, 0.1, 0.3)}
 
 
 def score_grid(values: list[float], n: int = 40) -> np.ndarray:
@@ -121,7 +123,8 @@ class CalibrationResult:
                          f"relevance when dense and BM25 agree ≥ {t.min_relevance_agree}")
         lines.append(f"domain relevance ≥ {c.domain_relevance}; choices offered from relevance ≥ "
                      f"{c.suggest_relevance}")
-        lines.append(f"ranking: coverage × {c.ranking.coverage}, missing condition − {c.ranking.missing_condition} "
+        lines.append(f"ranking: coverage × {c.ranking.coverage}, whole-entry coverage × {c.ranking.entry_coverage}, "
+                     f"key consensus × {c.ranking.consensus}, missing condition − {c.ranking.missing_condition} "
                      f"(recall@1 on the calibration set {self.recall_at_1:.3f})")
         lines.append(f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}")
         return "\n".join(lines)
@@ -207,12 +210,11 @@ def fit_ranking(answerer: Answerer, regions: RegionTree, labels: list[Labelled])
     original = searcher.weights
     best, best_r = original, -1.0
     try:
-        for cov in WEIGHT_GRID["coverage"]:
-            for miss in WEIGHT_GRID["missing_condition"]:
-                searcher.weights = RankingWeights(cov, miss)
-                r = recall_at_1(answerer, regions, labels)
-                if r > best_r + 1e-9:
-                    best, best_r = searcher.weights, r
+        for values in itertools.product(*WEIGHT_GRID.values()):
+            searcher.weights = RankingWeights(**dict(zip(WEIGHT_GRID, values, strict=True)))
+            r = recall_at_1(answerer, regions, labels)
+            if r > best_r + 1e-9:  # ties keep the simpler (earlier, smaller) weights
+                best, best_r = searcher.weights, r
         return best, best_r
     finally:
         searcher.weights = original

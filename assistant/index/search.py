@@ -22,6 +22,11 @@ class RankingWeights:
 
     coverage: float = 0.15  # × share of the query's IDF weight found in the item's best key
     missing_condition: float = 0.05  # − per defining condition of the item that the question does not name
+    # × share of the query's IDF weight found anywhere in the item's keys (an FAQ entry as one document:
+    # question, every wording and the answer together, as the LangChain ensemble's BM25 sees it)
+    entry_coverage: float = 0.0
+    # × how close the item's second-best key comes to its best one (several wordings agree), −1..0
+    consensus: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,20 @@ class HybridSearcher:
         key_rows = part.key_rows(hit.item_id)
         weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
         cov = max((weighted_coverage(weights, part.key_sets[r]) for r in key_rows), default=0.0)
-        if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
-            vecs = np.vstack([part.dense.reconstruct(int(r)) for r in key_rows])
-            hit.dense = float(np.max(vecs @ query.vector))
-        missing = missing_conditions(self.item_conditions(item), query.conditions)
         w = self.weights
-        relevance = hit.dense + w.coverage * cov - w.missing_condition * len(missing)
+        agreement = 0.0
+        if hit.dense_rank is None or (w.consensus and len(key_rows) > 1):
+            cosines = np.sort(part.dense.reconstruct_n(key_rows.start, len(key_rows)) @ query.vector)
+            if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
+                hit.dense = float(cosines[-1])
+            if len(cosines) > 1:
+                agreement = float(cosines[-2] - cosines[-1])
+        entry_cov = 0.0
+        if w.entry_coverage:
+            entry_cov = weighted_coverage(weights, frozenset().union(*(part.key_sets[r] for r in key_rows)))
+        missing = missing_conditions(self.item_conditions(item), query.conditions)
+        relevance = (hit.dense + w.coverage * cov + w.entry_coverage * entry_cov + w.consensus * agreement
+                     - w.missing_condition * len(missing))
         return Candidate(item, hit.dense, hit.bm25, cov, locality, missing, relevance)
 
 
