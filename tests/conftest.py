@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from helpers import (
     NATIONAL_FAQ,
     SHOTS,
     free_port,
+    knowledge_of,
     updating_screenshots,
 )
 
@@ -38,6 +40,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unmarked:
         raise pytest.UsageError("these tests load the embedding model but are not marked slow:\n  "
                                 + "\n  ".join(unmarked))
+
+
+_jieba_patch = pytest.MonkeyPatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Analyzer (one per Runtime) makes its own jieba tokenizer, which reads jieba's 9 MB dictionary cache
+    (~1 s of CPU); the tests make hundreds. In this process the first read is kept and each new tokenizer gets
+    its own copy of the same dictionary, so tokenising is unchanged. Patched here rather than in a fixture so
+    that the analyzers test modules make when they are imported (test_text.py) share the one read too."""
+    import jieba
+
+    real = jieba.Tokenizer.initialize
+    kept: list[tuple[dict, int]] = []
+
+    def initialize(self, dictionary=None):
+        if dictionary is not None or self.initialized or self.dictionary != jieba.DEFAULT_DICT:
+            return real(self, dictionary)
+        if not kept:
+            first = jieba.Tokenizer()
+            real(first)
+            kept.append((first.FREQ, first.total))
+        freq, total = kept[0]
+        self.FREQ, self.total = dict(freq), total
+        self.initialized = True
+        return None
+
+    _jieba_patch.setattr(jieba.Tokenizer, "initialize", initialize)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _jieba_patch.undo()
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +150,9 @@ def fake_full_runtime(tmp_path_factory: pytest.TempPathFactory, fake_embedder: F
 
 @pytest.fixture(scope="session")
 def full_regions():
-    from assistant.knowledge.loader import load_knowledge
     from assistant.knowledge.regions import RegionTree
 
-    return RegionTree(load_knowledge(KNOWLEDGE).regions)
+    return RegionTree(knowledge_of(KNOWLEDGE).regions)
 
 
 @pytest.fixture(scope="module")
@@ -185,28 +218,148 @@ def cheap_password_hashing():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def jieba_dictionary_read_once():
-    """Every Analyzer (one per Runtime) makes its own jieba tokenizer, which reads jieba's 9 MB dictionary cache
-    (~0.5 s of CPU); the tests make hundreds. In this process the first read is kept and each new tokenizer gets
-    its own copy of the same dictionary, so tokenising is unchanged."""
-    import jieba
+def knowledge_read_once_per_content():
+    """Each Runtime reads its knowledge tree (~0.3 s of CPU: the real tree with its 3,000 divisions; the mini trees
+    carry the real regions.yaml too), and the tests make about a hundred Runtimes over a handful of distinct trees.
+    In this process a Runtime reads it through `helpers.knowledge_of`: once per content (a Runtime replaces its
+    `kb`, never changes it)."""
+    import assistant.runtime
 
-    real = jieba.Tokenizer.initialize
-    kept: list[tuple[dict, int]] = []
+    patch = pytest.MonkeyPatch()
+    patch.setattr(assistant.runtime, "load_knowledge", knowledge_of)
+    yield
+    patch.undo()
 
-    def initialize(self, dictionary=None):
-        if dictionary is not None or self.initialized or self.dictionary != jieba.DEFAULT_DICT:
-            return real(self, dictionary)
-        if not kept:
-            first = jieba.Tokenizer()
-            real(first)
-            kept.append((first.FREQ, first.total))
-        freq, total = kept[0]
-        self.FREQ, self.total = dict(freq), total
-        self.initialized = True
+
+@pytest.fixture(autouse=True, scope="session")
+def pinyin_read_once_per_name():
+    """Every RegionTree's first search spells the initials of its 3,000 region names through pypinyin (~0.3 s of
+    CPU), once per Runtime. In this process `pypinyin.lazy_pinyin` is memoised on its arguments (a pure function
+    of them: nothing here loads custom pinyin dictionaries); each caller gets its own list."""
+    import pypinyin
+
+    real = pypinyin.lazy_pinyin
+    spelt: dict[tuple, list[str]] = {}
+
+    def lazy_pinyin(hans, *args, **kwargs):
+        if not isinstance(hans, str):
+            return real(hans, *args, **kwargs)
+        key = (hans, args, tuple(sorted(kwargs.items())))
+        if key not in spelt:
+            spelt[key] = real(hans, *args, **kwargs)
+        return list(spelt[key])
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pypinyin, "lazy_pinyin", lazy_pinyin)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    """The SQLite file that the real `upgrade` migrated to head, made on first call and then kept for the session."""
+    import sqlite3
+
+    from assistant.storage import db
+
+    real = db.upgrade  # taken before `new_sqlite_databases_copy_one_migration` patches it
+    made: list[Path] = []
+
+    def migrated_once() -> Path:
+        if not made:
+            path = tmp_path_factory.mktemp("migrated") / "template.db"
+            real(f"sqlite:///{path}")
+            conn = sqlite3.connect(path)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, nothing in -wal
+            conn.close()
+            made.append(path)
+        return made[0]
+
+    return migrated_once
+
+
+@pytest.fixture(autouse=True, scope="session")
+def new_sqlite_databases_copy_one_migration(migrated_sqlite: Callable[[], Path]):
+    """Alembic migrating a new SQLite database costs ~0.2 s of CPU and ten commits; the tests make a hundred. In
+    this process a Database opened on a SQLite file that does not exist yet gets a copy of `migrated_sqlite` (made
+    owner-only as `upgrade` makes it). Existing files, other databases, every direct `alembic command.upgrade` (the
+    migration tests, restore) and the processes the tests start migrate for real. test_followups checks that a
+    real migration yields the models' schema and this copy's."""
+    from assistant.storage import db
+
+    real = db.upgrade
+
+    def upgrade(url: str) -> None:
+        path = db.sqlite_path(url)
+        if path is None or path.exists():
+            return real(url)
+        db.make_private(url)
+        shutil.copyfile(migrated_sqlite(), path)
         return None
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(jieba.Tokenizer, "initialize", initialize)
+    patch.setattr(db, "upgrade", upgrade)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def region_tree_indexed_once_per_regions():
+    """Each Runtime indexes its 3,000 regions and the divisions' history into a RegionTree (~0.07 s of CPU), and
+    the tests make about a hundred Runtimes over a few distinct region maps. In this process a Runtime's tree
+    for a region map it has seen (equal regions) is a shallow copy of the first one built: the lookup tables
+    (written only while the tree is built) are shared, the region map that `replace` changes is the copy's own,
+    and the pinyin table is spelt again (from memoised pinyin). A tree with attributes other than these is
+    built afresh, so a new mutable part of RegionTree is never shared unnoticed."""
+    import copy
+
+    import assistant.runtime
+    from assistant.knowledge.regions import RegionTree
+
+    shared = {"_children", "_exact", "_short", "_old"}
+    built: list[tuple[dict, RegionTree]] = []
+
+    def region_tree(regions, history=None) -> RegionTree:
+        if history is not None:
+            return RegionTree(regions, history)
+        regions = dict(regions)
+        first = next((tree for known, tree in built if known == regions), None)
+        if first is None:
+            first = RegionTree(regions)
+            if set(vars(first)) != shared | {"_regions", "_pinyin"}:
+                return first
+            built.append((regions, first))
+            del built[:-8]
+        tree = copy.copy(first)
+        tree._regions = dict(first._regions)
+        tree._pinyin = None
+        return tree
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(assistant.runtime, "RegionTree", region_tree)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def analyzer_made_once_per_lexicon():
+    """Each Runtime makes an Analyzer: a jieba tokenizer with its own copy of jieba's dictionary plus the domain
+    words (~0.03 s of CPU). An Analyzer is only read after it is made (tokens, words, expand), so in this process
+    Runtimes with an equal lexicon share one."""
+    import assistant.runtime
+    from assistant.text.analyzer import Analyzer
+
+    made: list[Analyzer] = []
+
+    def analyzer(lexicon) -> Analyzer:
+        found = next((a for a in made if a.lexicon == lexicon), None)
+        if found is None:
+            found = Analyzer(lexicon)
+            made.append(found)
+            del made[:-8]
+        return found
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(assistant.runtime, "Analyzer", analyzer)
     yield
     patch.undo()

@@ -12,10 +12,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from assistant.core.config import REPO_ROOT, Settings
+from assistant.knowledge.models import KnowledgeBase
 
 KNOWLEDGE = REPO_ROOT / "knowledge"
 LAWS = REPO_ROOT.parent / "shared" / "laws"
@@ -81,6 +83,25 @@ LIANYUAN_FAQ = """- id: faq-lianyuan-medical
       confidence: secondary
 """
 
+
+
+_READ: dict[str, KnowledgeBase] = {}
+
+
+def knowledge_of(root: Path = KNOWLEDGE) -> KnowledgeBase:
+    """`load_knowledge(root)`, read once per content in this test process: memoised on the tree's content hash
+    (every .md, .yaml and .txt file by relative path and bytes, which is all the loader reads), so a tree a test
+    edits is read again. A KnowledgeBase is frozen and nothing changes its dicts after loading. A tree that fails
+    to load is never kept. The loader's own tests (test_knowledge_loader.py) call the loader itself."""
+    from assistant.knowledge.loader import content_hash, load_knowledge
+
+    root = Path(root)
+    if not root.is_dir():
+        return load_knowledge(root)
+    key = content_hash(root)
+    if key not in _READ:
+        _READ[key] = load_knowledge(root)
+    return _READ[key]
 
 
 def other_digits(code: str) -> str:

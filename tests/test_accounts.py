@@ -7,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import KNOWLEDGE
+from helpers import KNOWLEDGE, knowledge_of
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.knowledge.loader import load_knowledge
 from assistant.services import audit, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
@@ -163,7 +162,7 @@ def test_county_statistics_by_week_topic_and_unanswered_theme(db):
 
 
 def test_knowledge_review_flags_overdue_entries_first():
-    kb = load_knowledge(KNOWLEDGE)
+    kb = knowledge_of(KNOWLEDGE)
     rows = county_knowledge(kb, "431382")
     assert {r.kind for r in rows} == {"文件", "问答"}
     assert all(r.path.split("/")[1] == "431382" or "431382" in r.path for r in rows)

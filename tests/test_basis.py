@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from helpers import KNOWLEDGE
+from helpers import KNOWLEDGE, knowledge_of
 
 from assistant.answering.basis import basis_note
 from assistant.answering.models import ANSWERED, FLAGGED, Answer, PartAnswer, Suggestion
 from assistant.index.items import knowledge_items
-from assistant.knowledge.loader import load_knowledge
 
 
 def test_the_sentence_names_the_statute_snapshot_and_the_review_dates() -> None:
@@ -35,7 +34,7 @@ def test_an_answer_dates_only_its_answered_parts() -> None:
 
 
 def test_every_searchable_item_carries_its_files_review_date() -> None:
-    kb = load_knowledge(KNOWLEDGE)
+    kb = knowledge_of(KNOWLEDGE)
     dated = {d.id: d.reviewed for d in kb.documents} | {f.id: f.reviewed for f in kb.faq}
     items = knowledge_items(kb)
     assert items and all(i.reviewed == dated[i.target].isoformat() for i in items)

@@ -49,6 +49,26 @@ def test_saved_contact_reaches_a_running_runtime_and_the_next_start(tmp_path: Pa
     assert restarted.regions["431382"].bureau.name == "涟源市司法局"
 
 
+def test_a_contact_published_on_one_service_stays_off_another_with_its_own_database(tmp_path: Path):
+    """Two services over the same knowledge files, each with its own database: what one publishes is its own
+    (in the region tree, its search and its knowledge base), and the other's start does not see it."""
+    ours = Runtime(Settings(data_dir=tmp_path / "ours", knowledge_dir=KNOWLEDGE))
+    theirs = Runtime(Settings(data_dir=tmp_path / "theirs", knowledge_dir=KNOWLEDGE))
+    for running in (ours, theirs):  # both started: their trees built, searched once (as a service warms up)
+        assert running.regions["431382"].bureau.phone is None and running.regions.search("xt")
+    with ours.database.session() as s:
+        save_contact(s, "431382", {"name": "涟源市司法局", "phone": "0738-7777777"}, "bureau1")
+        ours.publish_contact("431382", saved_contacts(s)["431382"])
+    assert ours.regions["431382"].bureau.phone == "0738-7777777"
+    assert ours.regions.search("涟源")[0][0].bureau.phone == "0738-7777777"
+    assert ours.kb.regions["431382"].bureau.phone == "0738-7777777"
+    for other in (theirs, Runtime(theirs.settings)):
+        assert other.regions["431382"].bureau.phone is None
+        assert other.regions.search("涟源")[0][0].bureau.phone is None
+        assert other.kb.regions["431382"].bureau.phone is None
+        assert other.knowledge_files.regions["431382"].bureau.phone is None
+
+
 def test_fill_ins_take_the_bureau_s_saved_details_and_stay_blank_elsewhere(full_regions):
     """After a bureau saves its phone, FAQ and passage text no longer says 暂未公布 above the saved number."""
     import copy

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from helpers import KNOWLEDGE
+from helpers import KNOWLEDGE, knowledge_of
 
 from assistant.dialogue.resolve import Context, core_of, next_context, resolve
 from assistant.dialogue.slots import expand_coordination, extract, inherit
-from assistant.knowledge.loader import load_knowledge
 from assistant.text.conditions import ConditionDetector, missing_conditions
 
 
 @pytest.fixture(scope="module")
 def conditions() -> ConditionDetector:
-    return ConditionDetector(load_knowledge(KNOWLEDGE).lexicon.conditions)
+    return ConditionDetector(knowledge_of(KNOWLEDGE).lexicon.conditions)
 
 
 def converse(turns: list[str], conditions: ConditionDetector) -> list[tuple[str, bool]]:

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from helpers import KNOWLEDGE, PORTAL_PASSWORD, portal_sign_in
+from helpers import KNOWLEDGE, PORTAL_PASSWORD, knowledge_of, portal_sign_in
 from sqlalchemy import select
 
 from assistant.api.main import create_app
@@ -79,9 +79,7 @@ def file_version(faq_id: str):
 
 
 def runtime_of_files():
-    from assistant.knowledge.loader import load_knowledge
-
-    return load_knowledge(KNOWLEDGE)
+    return knowledge_of(KNOWLEDGE)  # read again whenever the files changed
 
 
 def audited(app, action: str, target: str) -> list[AuditEvent]:

@@ -206,6 +206,47 @@ def test_migrations_match_the_models(db: Database):
     assert diff == []
 
 
+def test_a_real_migration_yields_the_models_and_the_tests_copied_database(tmp_path: Path, migrated_sqlite):
+    """New SQLite databases in this test process are copies of one migration (conftest); this runs Alembic itself
+    on a new file and compares it with the models and with that copy, table by table and index by index."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from assistant.storage.db import alembic_config, make_engine
+    from assistant.storage.models import Base
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+    def schema(path: Path) -> dict:
+        """Columns, indexes, unique constraints and foreign keys of every table, and the revision (Alembic's batch
+        mode writes a recreated table's constraints in no fixed order, so not the CREATE texts)."""
+        conn = sqlite3.connect(path)
+        try:
+            found: dict = {"revision": conn.execute("SELECT version_num FROM alembic_version").fetchall()}
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                indexes = sorted(
+                    (unique, origin, partial, None if name.startswith("sqlite_autoindex") else name,
+                     tuple(row[2] for row in conn.execute(f"PRAGMA index_info('{name}')")))
+                    for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list('{table}')"))
+                found[table] = (conn.execute(f"PRAGMA table_info('{table}')").fetchall(), indexes,
+                                sorted(row[2:] for row in conn.execute(f"PRAGMA foreign_key_list('{table}')")))
+        finally:
+            conn.close()
+        return found
+
+    fresh = schema(tmp_path / "fresh.db")
+    assert "questions" in fresh and fresh["questions"][1]  # tables with their indexes were read
+    assert schema(migrated_sqlite()) == fresh
+
+
 def test_unreachable_database_at_start_still_logs_to_the_spool(tmp_path: Path):
     def cannot_open() -> Database:
         return Database("postgresql+psycopg://nobody:x@127.0.0.1:1/none")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import knowledge_of
 
 from assistant.knowledge.divisions import load_divisions
-from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.regions import AmbiguousRegionError, RegionTree, UnknownRegionError, short_name
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
@@ -15,7 +15,7 @@ KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 
 @pytest.fixture(scope="module")
 def tree() -> RegionTree:
-    return RegionTree(load_knowledge(KNOWLEDGE).regions)
+    return RegionTree(knowledge_of(KNOWLEDGE).regions)
 
 
 def test_every_county_level_unit_is_in_the_tree(tree: RegionTree):

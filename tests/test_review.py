@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import knowledge_of
 from sqlalchemy import select
 
 from assistant.answering.models import Answer
 from assistant.answering.referral import Rule, must_refer
-from assistant.knowledge.loader import load_knowledge
 from assistant.services import faq, followups, review
 from assistant.services.errors import ForbiddenError, InvalidError, StateError
 from assistant.services.questions import AskContext, QuestionLog
@@ -45,7 +45,7 @@ def db(tmp_path: Path):
 
 @pytest.fixture
 def kb(mini_kb: Path):
-    return load_knowledge(mini_kb)
+    return knowledge_of(mini_kb)
 
 
 def ask(db: Database, text: str, region: str = LIANYUAN, status: str = "answered",

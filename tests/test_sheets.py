@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from helpers import KNOWLEDGE
+from helpers import KNOWLEDGE, knowledge_of
 
-from assistant.knowledge.loader import load_knowledge
 from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBase, Source
 from assistant.knowledge.regions import RegionTree
 from assistant.services.errors import InvalidError
@@ -54,7 +53,7 @@ TODAY = date(2026, 12, 1)
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
-    return load_knowledge(KNOWLEDGE)
+    return knowledge_of(KNOWLEDGE)
 
 
 @pytest.fixture(scope="module")

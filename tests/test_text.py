@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import KNOWLEDGE
+from helpers import KNOWLEDGE, knowledge_of
 
-from assistant.knowledge.loader import load_knowledge
 from assistant.text.analyzer import Analyzer
 from assistant.text.chunking import chunk_document, make_splitter
 from assistant.text.normalize import normalize
 from assistant.text.question_split import split_question
 from assistant.text.signals import SignalDetector, has_amount, has_contact
 
-KB = load_knowledge(KNOWLEDGE)
+KB = knowledge_of(KNOWLEDGE)
 ANALYZER = Analyzer(KB.lexicon)
 SIGNALS = SignalDetector(KB.lexicon.signals)
 
@@ -50,7 +49,7 @@ def test_long_section_is_split_on_chinese_sentences_and_pieces_inherit_citations
     long = "。".join(f"第{i}句话讲医保怎么交" for i in range(60)) + "。[@sb23]"
     path.write_text(path.read_text(encoding="utf-8").replace("## 交不起", f"## 很长的一节\n\n{long}\n\n## 交不起"),
                     encoding="utf-8")
-    doc = load_knowledge(mini_kb).documents[0]
+    doc = knowledge_of(mini_kb).documents[0]
     pieces = [c for c in chunk_document(doc, make_splitter(120, 0)) if c.heading_path[-1] == "很长的一节"]
     assert len(pieces) > 3
     assert all(p.text.endswith("。") and len(p.text) <= 120 for p in pieces)
