@@ -14,14 +14,14 @@ and every right decision earns 1. Offering choices earns 0.5 when a right entry 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
-from assistant.answering.decision import Calibration, Features, RouteThresholds, decide
+from assistant.answering.decision import Calibration, Decision, Features, RouteThresholds, decide
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE, SUGGESTED
 from assistant.answering.pipeline import MAX_SUGGESTIONS, Answerer, distinct_answers, overall_status
 from assistant.evaluation import Labelled, ranked_targets
@@ -36,7 +36,7 @@ COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
 CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
 WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03, 0.06),
-               "entry_coverage": (0.0, 0.05, 0.1), "consensus": (0.0, 0.1, 0.3)}
+               "entry_coverage": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3), "consensus": (0.0, 0.1, 0.3)}
 
 
 def score_grid(values: list[float], n: int = 40) -> np.ndarray:
@@ -79,11 +79,12 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
     return rows
 
 
-def utility(rows: list[Row], c: Calibration) -> tuple[float, float]:
-    """(objective, accuracy) of calibration `c` on `rows`."""
+def utility(rows: list[Row], c: Calibration,
+            decider: Callable[[Features, Calibration], Decision] = decide) -> tuple[float, float]:
+    """(objective, accuracy) of calibration `c` on `rows` (`decider`: another decision rule to compare)."""
     total, correct = 0.0, 0
     for row in rows:
-        decisions = [decide(p.features, c) for p in row.parts]
+        decisions = [decider(p.features, c) for p in row.parts]
         predicted = overall_status([d.status for d in decisions])
         label = row.label
         if predicted == ANSWERED:
