@@ -112,3 +112,15 @@ def test_a_new_job_in_colloquial_words_replaces_the_old_one(conditions):
     assert out[1][0] == "有前科能开个体店不"
     out = converse(["有前科能当会计不", "当导游呢"], conditions)
     assert out[1][0] == "有前科能当导游不"
+
+
+def test_every_job_with_its_own_faq_entry_can_be_switched_to(conditions):
+    out = converse(["坐过牢能当老师不", "进事业单位呢", "那当村主任呢"], conditions)
+    assert out[1][0] == "坐过牢能进事业单位不"
+    assert out[2][0] == "坐过牢能当村主任不"
+
+
+def test_having_taken_drugs_is_a_condition_in_any_tense(conditions):
+    assert "吸毒" in extract("以前吸过毒 驾照还能考不", conditions).conditions
+    out = converse(["醉驾出来多久能考驾照", "那沾过毒的呢"], conditions)
+    assert "醉驾" not in out[1][0] and "沾过毒" in out[1][0]

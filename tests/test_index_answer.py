@@ -172,7 +172,8 @@ def test_whole_entry_coverage_and_key_consensus_enter_the_relevance(mini_runtime
     finally:
         searcher.weights = base
     for item_id, c in plain.items():
-        assert abs(c.relevance - (c.dense + base.coverage * c.coverage - base.missing_condition * len(c.missing))) < 1e-6
+        expected = c.dense + base.coverage * c.coverage - base.missing_condition * len(c.missing)
+        assert abs(c.relevance - expected) < 1e-6
         if item_id in entry:  # the union of an entry's keys covers at least what its best key covers
             assert entry[item_id].relevance >= c.relevance + c.coverage - 1e-6
         if item_id in consensus:  # the second-best wording never beats the best: a penalty or nothing
