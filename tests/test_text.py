@@ -82,6 +82,17 @@ def test_crisis_individual_and_domain_signals():
     assert not SIGNALS.run("今天天气怎么样").domain_hits
 
 
+def test_crisis_catches_indirect_intent_and_means_but_not_harmless_senses():
+    intent = ("俺真是活腻了 出去也没人要", "想拿鞋带把自己勒死", "出去以后就去喝百草枯", "这几天一直在囤安眠药",
+              "心里烦就用笔尖扎自己的手", "想从三楼窗户翻下去", "等刑满了就去水库跳了", "已经绝食两天了",
+              "我不想熬下去了", "遗书早就写好了", "想吞电池", "出去就开煤气睡过去")
+    harmless = ("判死缓的一般关多少年", "工伤死亡赔偿有多少", "出去打工老跳槽会不会影响社保", "上吊车操作证咋考",
+                "累得要死 工资能要回来吗", "出去死活找不着活干", "跟老婆的事想做个了断 离婚咋办",
+                "看见有人落水我跳河救人 算立功吗", "楼上跳广场舞太吵 能报警不", "吃了打过农药的菜会不会中毒")
+    assert [q for q in intent if not SIGNALS.run(normalize(q)).crisis] == []
+    assert [q for q in harmless if SIGNALS.run(normalize(q)).crisis] == []
+
+
 def test_questions_that_ask_for_a_figure_or_a_contact():
     for q in ("失业补助每个月能补贴多少", "困难补助一个娃大概多少", "住房补贴标准是每年多少",
               "出狱时存的报酬能带走多少", "贴息贷款利息有多少"):
