@@ -159,7 +159,8 @@ class Runtime:
         """Build and save the index; the caller holds `build_lock`."""
         self.progress(f"构建索引（{reason}）…")
         self._index = build_index(knowledge_items(self.kb), self.expected_manifest(), self.embedder,
-                                  self.analyzer, self.settings.index_dir, self.progress)
+                                  self.analyzer, self.settings.index_dir, self.progress,
+                                  capacity=self.settings.index_partitions)
         self.last_build = reason
         return self._index
 
@@ -185,7 +186,7 @@ class Runtime:
                 elif current.identity() != expected.identity():
                     reason = "知识库、模型或依赖版本已变化 (index is stale)"
                 else:
-                    self._index = load_index(self.settings.index_dir)
+                    self._index = load_index(self.settings.index_dir, self.settings.index_partitions)
                     return self._index
             except IndexCorruptError as exc:
                 reason = f"索引损坏，重新构建 (index corrupt): {exc}"

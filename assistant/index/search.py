@@ -115,7 +115,7 @@ class HybridSearcher:
         return out[:k]
 
     def _candidate(self, hit: Hit, part, query: Query, locality: int) -> Candidate:
-        item = self.index.items[hit.item_id]
+        item = part.items[hit.item_id]
         key_rows = part.key_rows(hit.item_id)
         weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
         cov = max((weighted_coverage(weights, part.key_sets[r]) for r in key_rows), default=0.0)
