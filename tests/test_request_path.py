@@ -162,3 +162,20 @@ def test_the_cli_log_still_replays_before_it_returns(tmp_path: Path):
     qlog = QuestionLog(db, spool)
     qlog.record(Answer("低保怎么申请", "涟源市", "answered", "回答", [], None, [], region_code="431382"), PRISON)
     assert spool.pending() == []
+
+
+def test_the_service_is_ready_before_the_tagger_and_the_pinyin_table_load(tmp_path: Path, mini_kb: Path,
+                                                                          fake_embedder, monkeypatch):
+    from assistant.api import state as state_module
+    from assistant.core.config import Settings
+
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", knowledge_dir=mini_kb), embedder=fake_embedder)
+    service_state = state_module.ServiceState(runtime)
+    seen: list[tuple[str, bool]] = []
+    monkeypatch.setattr(state_module, "load_tagger", lambda: seen.append(("tagger", service_state.ready.is_set())))
+    real_search = runtime.regions.search
+    monkeypatch.setattr(runtime.regions, "search",
+                        lambda *a, **k: seen.append(("pinyin", service_state.ready.is_set())) or real_search(*a, **k))
+    service_state.warm_up()
+    assert service_state.error is None and service_state.ready.is_set()
+    assert seen == [("tagger", True), ("pinyin", True)]  # both loaded, after the service said it was ready

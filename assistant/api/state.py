@@ -69,8 +69,6 @@ class ServiceState:
             self.runtime.embedder.enable_batching()
             answerer = self.runtime.answerer
             answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
-            load_tagger()  # the name tagger's dictionary and models
-            self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
             self.qlog.replay()
             if self.follower is not None:
                 self.follower.start()
@@ -79,6 +77,17 @@ class ServiceState:
         except Exception as exc:  # reported on /health; the process stays up to say why
             log.exception("warm-up failed")
             self.error = f"{type(exc).__name__}: {exc}"
+            return
+        self.warm_up_rest()
+
+    def warm_up_rest(self) -> None:
+        """After the service is ready: what only some requests need, loaded before they come (a request that
+        comes first loads it itself). Not before ready: it would only delay the first answer (~3–6 s)."""
+        try:
+            load_tagger()  # the name tagger: for questions where a name could be (`redact.tagger_needed`)
+            self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
+        except Exception:  # the requests that need them load them (and report any error) themselves
+            log.exception("late warm-up failed")
 
     def start(self) -> None:
         threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
