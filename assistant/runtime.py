@@ -28,7 +28,7 @@ from assistant.index.store import (
     recover_interrupted,
     replace_partition,
 )
-from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.loader import load_knowledge_cached
 from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
@@ -65,8 +65,9 @@ class Runtime:
 
     @cached_property
     def knowledge_files(self) -> KnowledgeBase:
-        """The knowledge files as they are on disk (nothing from the database)."""
-        return load_knowledge(self.settings.knowledge_dir)
+        """The knowledge files as they are on disk (nothing from the database); parsed once per version of the
+        files (cached in the data folder)."""
+        return load_knowledge_cached(self.settings.knowledge_dir, self.settings.data_dir / "cache")
 
     @cached_property
     def kb(self) -> KnowledgeBase:
