@@ -179,3 +179,36 @@ def test_the_service_is_ready_before_the_tagger_and_the_pinyin_table_load(tmp_pa
     service_state.warm_up()
     assert service_state.error is None and service_state.ready.is_set()
     assert seen == [("tagger", True), ("pinyin", True)]  # both loaded, after the service said it was ready
+
+
+def test_a_question_writes_the_kiosk_and_session_times_at_most_once_a_minute(service: Service):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import event
+
+    from assistant.services.kiosks import TOUCH_EVERY
+    from assistant.storage.models import Kiosk, KioskSession
+
+    db = service.runtime.database
+    ask(service, "出狱后医保怎么办")  # the first question after the session opened
+    updates: list[str] = []
+    listener = lambda _conn, _cursor, statement, *_a: updates.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        ask(service, "出狱后低保怎么申请")
+        assert not [u for u in updates if u.startswith(("UPDATE kiosks", "UPDATE kiosk_sessions"))]
+        with db.session() as s:
+            long_ago = datetime.now(UTC) - TOUCH_EVERY - timedelta(seconds=5)
+            for row in s.scalars(select(Kiosk)):
+                row.last_seen_at = long_ago
+            for sess in s.scalars(select(KioskSession)):
+                sess.last_activity = long_ago
+        updates.clear()
+        ask(service, "出狱后低保怎么申请")
+        touched = [u for u in updates if u.startswith("UPDATE")]
+        assert any("kiosks" in u for u in touched) and any("kiosk_sessions" in u for u in touched), touched
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    with db.session() as s:
+        seen = [k.last_seen_at.replace(tzinfo=UTC) for k in s.scalars(select(Kiosk))]
+    assert seen and all(datetime.now(UTC) - t < TOUCH_EVERY for t in seen)
