@@ -111,3 +111,20 @@ def test_a_damaged_partition_of_a_lazily_read_index_is_a_clear_error(tmp_path: P
     (target / "partitions" / name / "keys.json").unlink()
     with pytest.raises(IndexCorruptError, match="分区缺失"):
         load_index(target, capacity=1)  # a missing partition is found at load, before any question
+
+
+def test_item_conditions_follow_an_edited_entry_and_the_cache_is_bounded(monkeypatch):
+    from assistant.index import search
+    from assistant.index.items import Item
+    from assistant.index.search import HybridSearcher
+    from assistant.text.conditions import ConditionDetector
+
+    searcher = HybridSearcher(None, None, None, None, conditions=ConditionDetector({"drunk": ("醉驾",)}))
+    entry = Item("faq-x", FAQ, "faq-x", "431382", "醉驾出来多久能考驾照", "", "", (), ())
+    assert searcher.item_conditions(entry) == {"drunk"}
+    edited = dataclasses.replace(entry, title="出来多久能考驾照")  # the same id, its question edited
+    assert searcher.item_conditions(edited) == frozenset()
+    monkeypatch.setattr(search, "MAX_CACHED_CONDITIONS", 3)
+    for n in range(10):
+        searcher.item_conditions(dataclasses.replace(entry, id=f"faq-{n}", title=f"第{n}个问题醉驾"))
+        assert len(searcher._item_conditions) <= 3
