@@ -128,3 +128,12 @@ def test_item_conditions_follow_an_edited_entry_and_the_cache_is_bounded(monkeyp
     for n in range(10):
         searcher.item_conditions(dataclasses.replace(entry, id=f"faq-{n}", title=f"第{n}个问题醉驾"))
         assert len(searcher._item_conditions) <= 3
+
+
+def test_knowing_whether_a_region_has_content_reads_no_partition(fake_full_runtime: Runtime):
+    small = holding(fake_full_runtime, 8)
+    answerer = small.answerer
+    store = small.ensure_index().partitions
+    before = store.loads
+    assert answerer.has_content("431382") and answerer.has_local("431382") and not answerer.has_content("430321")
+    assert store.loads == before

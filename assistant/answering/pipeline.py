@@ -268,7 +268,7 @@ class Answerer:
 
     def has_content(self, region_code: str) -> bool:
         """Whether the index holds documents or FAQ entries of this very region."""
-        return any(self.searcher.index.partition(kind, region_code) is not None for kind in (FAQ, CHUNK))
+        return any(self.searcher.index.has_partition(kind, region_code) for kind in (FAQ, CHUNK))
 
     def has_local(self, region_code: str) -> bool:
         """Whether the knowledge base has anything of the county's own or its city's (not only rules of its

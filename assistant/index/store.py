@@ -189,6 +189,10 @@ class SearchIndex:
     def partition(self, kind: str, region: str) -> Partition | None:
         return self.partitions.get(partition_name(kind, region))
 
+    def has_partition(self, kind: str, region: str) -> bool:
+        """Whether the index has this partition (without reading it)."""
+        return partition_name(kind, region) in self.partitions
+
 
 @contextmanager
 def build_lock(data_dir: Path) -> Iterator[None]:
