@@ -46,17 +46,21 @@ def stored(runtime: Runtime, question_id: int) -> Question:
         return s.get(Question, question_id)
 
 
-@pytest.mark.parametrize("question", ["出狱后医保怎么办", "我叫张伟，出狱后医保怎么办？我电话13812345678",
-                                      "我叫张伟", "我老婆叫李秀英，她的低保批了没有"])
-def test_one_redaction_per_question_and_nothing_personal_stored(service: Service, redact_calls, question: str):
-    runtime = service.runtime
-    body = ask(service, question)
-    assert len(redact_calls) == 1, redact_calls  # the answerer's; the question log stores what it made
-    q = stored(runtime, body["question_id"])
-    for secret in ("张伟", "李秀英", "13812345678"):
-        assert secret not in q.text and secret not in (q.resolved or "") and secret not in body["resolved_question"]
-    assert q.text == redaction.redact(tidy(question))  # the same text the log stored before, redacted once
-    assert q.resolved == body["resolved_question"]
+QUESTIONS = ["出狱后医保怎么办", "我叫张伟，出狱后医保怎么办？我电话13812345678", "我叫张伟",
+             "我老婆叫李秀英，她的低保批了没有"]
+
+
+def test_one_redaction_per_question_and_nothing_personal_stored(service: Service, redact_calls):
+    for question in QUESTIONS:
+        redact_calls.clear()
+        body = ask(service, question)
+        assert len(redact_calls) == 1, redact_calls  # the answerer's; the question log stores what it made
+        q = stored(service.runtime, body["question_id"])
+        for secret in ("张伟", "李秀英", "13812345678"):
+            assert secret not in q.text and secret not in (q.resolved or "")
+            assert secret not in body["resolved_question"]
+        assert q.text == redaction.redact(tidy(question))  # the same text the log stored before, redacted once
+        assert q.resolved == body["resolved_question"]
 
 
 def test_a_follow_up_is_redacted_once_too_and_logged_as_asked(service: Service, redact_calls):
@@ -67,8 +71,8 @@ def test_a_follow_up_is_redacted_once_too_and_logged_as_asked(service: Service, 
     assert q.text == "那我女儿呢？" and q.resolved == follow["resolved_question"]
 
 
-def test_a_question_of_nothing_but_personal_data_is_searched_redacted(fake_full_runtime):
-    answer = fake_full_runtime.answerer.run("我叫张伟", "431382")
+def test_a_question_of_nothing_but_personal_data_is_searched_redacted(service: Service):
+    answer = service.runtime.answerer.run("我叫张伟", "431382")
     assert "张伟" not in answer.resolved_question and "张伟" not in (answer.redacted_question or "")
 
 
