@@ -28,7 +28,7 @@ from assistant.index.store import (
     recover_interrupted,
     replace_partition,
 )
-from assistant.knowledge.loader import load_knowledge
+from assistant.knowledge.loader import load_knowledge_cached
 from assistant.knowledge.models import Bureau, FaqEntry, KnowledgeBase
 from assistant.knowledge.regions import RegionTree
 from assistant.storage.db import Database
@@ -65,8 +65,9 @@ class Runtime:
 
     @cached_property
     def knowledge_files(self) -> KnowledgeBase:
-        """The knowledge files as they are on disk (nothing from the database)."""
-        return load_knowledge(self.settings.knowledge_dir)
+        """The knowledge files as they are on disk (nothing from the database); parsed once per version of the
+        files (cached in the data folder)."""
+        return load_knowledge_cached(self.settings.knowledge_dir, self.settings.data_dir / "cache")
 
     @cached_property
     def kb(self) -> KnowledgeBase:
@@ -159,7 +160,8 @@ class Runtime:
         """Build and save the index; the caller holds `build_lock`."""
         self.progress(f"构建索引（{reason}）…")
         self._index = build_index(knowledge_items(self.kb), self.expected_manifest(), self.embedder,
-                                  self.analyzer, self.settings.index_dir, self.progress)
+                                  self.analyzer, self.settings.index_dir, self.progress,
+                                  capacity=self.settings.index_partitions)
         self.last_build = reason
         return self._index
 
@@ -185,7 +187,7 @@ class Runtime:
                 elif current.identity() != expected.identity():
                     reason = "知识库、模型或依赖版本已变化 (index is stale)"
                 else:
-                    self._index = load_index(self.settings.index_dir)
+                    self._index = load_index(self.settings.index_dir, self.settings.index_partitions)
                     return self._index
             except IndexCorruptError as exc:
                 reason = f"索引损坏，重新构建 (index corrupt): {exc}"

@@ -51,4 +51,5 @@ def test_build_smoke(bench_env):
 
 def test_scale_smoke():
     row = run("scale.py", "--sizes", "2000", "--per-county", "200", "--queries", "5")[0]
-    assert row["counties"] == 10 and row["query_one_county"]["n"] == 5
+    assert row["counties"] == 10 and row["query_first_of_county"]["n"] + row["query_held"]["n"] == 5
+    assert row["partitions_held"] <= row["capacity"]

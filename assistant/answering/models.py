@@ -72,6 +72,9 @@ class Answer:
     suggestions: list[Suggestion] = field(default_factory=list)
     resolved_question: str = ""  # what was searched after earlier turns were taken into account
     context: Any = None  # the conversation context after this turn (assistant.dialogue.resolve.Context)
+    # The question as the answerer redacted it (personal data replaced, whole question), with
+    # `resolved_question` built from it: the question log stores both as they are. None: redact before storing.
+    redacted_question: str | None = None
 
     @property
     def basis(self) -> str | None:

@@ -28,7 +28,7 @@ from assistant.index.items import CHUNK, FAQ, Item
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
 from assistant.privacy.redact import redact
-from assistant.text.normalize import normalize
+from assistant.text.normalize import normalize, tidy
 from assistant.text.question_split import split_question
 from assistant.text.signals import SignalDetector, has_amount, has_contact
 
@@ -38,10 +38,20 @@ TIE = 0.005  # answers that say the same and are this close are equally good: th
 _PLACEHOLDER_RE = re.compile(r"(我|俺)?(的)?(名字)?(叫做|叫|是)?【[^】]*】[，,]?")
 
 
-def without_personal_data(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """The question with names and numbers taken out: they never help to find a policy, only mislead."""
-    stripped = _PLACEHOLDER_RE.sub("", redact(text, keep)).strip(" ，,")
-    return stripped or text
+def searchable(redacted: str) -> str:
+    """A redacted question made ready to search: normalised, the placeholders (and a 我叫 before them) taken out
+    (names and numbers never help to find a policy, only mislead). A question that was nothing but personal data
+    stays as redacted, never the words it was redacted from."""
+    text = normalize(redacted)
+    return _PLACEHOLDER_RE.sub("", text).strip(" ，,") or text
+
+
+def redacted_question(question: str, keep: frozenset[str] = frozenset()) -> tuple[str, bool]:
+    """The one redaction of a question per request, and whether it covers the whole question: of its tidied form
+    (`tidy`: simplified, NFKC except the punctuation of Chinese, case kept), cut to MAX_QUESTION_CHARS. The search
+    uses it (`searchable`) and the question log stores it, so personal data is taken out once, first."""
+    tidied = tidy(question)
+    return redact(tidied[:MAX_QUESTION_CHARS], keep), len(tidied) <= MAX_QUESTION_CHARS
 
 
 def _provisions(item: Item) -> frozenset[tuple[str, str, str]]:
@@ -133,6 +143,7 @@ class Analysis:
     parts: list[PartResult]
     crisis: bool
     context: Context
+    redacted: str | None = None  # the whole question with personal data replaced (what the question log stores)
 
     @property
     def resolved_question(self) -> str:
@@ -191,8 +202,9 @@ class Answerer:
         return result
 
     def analyse_question(self, question: str, region_code: str, context: Context | None = None) -> Analysis:
-        """Normalise, take out personal data, split into parts, resolve each against what came before, analyse."""
-        text = without_personal_data(normalize(question)[:MAX_QUESTION_CHARS], self.place_words)
+        """Take out personal data, normalise, split into parts, resolve each against what came before, analyse."""
+        redacted, whole = redacted_question(question, self.place_words)
+        text = searchable(redacted)
         ctx = context or Context()
         after_release = self.slots(text).after_release
         results: list[PartResult] = []
@@ -205,7 +217,7 @@ class Answerer:
                     resolved_slots = self.slots(result.text)
                     ctx = next_context(ctx, result.text, resolved_slots)
                     previous = resolved_slots
-        return Analysis(text, results, self.signals.run(text).crisis, ctx)
+        return Analysis(text, results, self.signals.run(text).crisis, ctx, redacted if whole else None)
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
         answer = self._compose_part(result, region_code)
@@ -265,7 +277,7 @@ class Answerer:
 
     def has_content(self, region_code: str) -> bool:
         """Whether the index holds documents or FAQ entries of this very region."""
-        return any(self.searcher.index.partition(kind, region_code) is not None for kind in (FAQ, CHUNK))
+        return any(self.searcher.index.has_partition(kind, region_code) for kind in (FAQ, CHUNK))
 
     def has_local(self, region_code: str) -> bool:
         """Whether the knowledge base has anything of the county's own or its city's (not only rules of its
@@ -304,4 +316,5 @@ class Answerer:
         topic = next((p.topic for p in parts if p.topic), None)
         return Answer(question, region.name, status, body, sources, CRISIS if crisis else None, parts,
                       region_code=region.code, topic=topic, suggestions=suggestions,
-                      resolved_question=analysis.resolved_question, context=analysis.context)
+                      resolved_question=analysis.resolved_question, context=analysis.context,
+                      redacted_question=analysis.redacted)

@@ -12,7 +12,7 @@ from assistant.api.conversation_store import ConversationStore
 from assistant.api.knowledge_sync import KnowledgeFollower, wants_sync
 from assistant.api.last_known_good import LastKnownGood
 from assistant.api.shared_state import Limiter, RedisConversationStore, RedisPairings
-from assistant.privacy.redact import redact
+from assistant.privacy.redact import load_tagger
 from assistant.runtime import Runtime
 from assistant.services.kiosks import SESSION_IDLE
 from assistant.services.questions import QuestionLog
@@ -38,7 +38,7 @@ class ServiceState:
     def __init__(self, runtime: Runtime, rate: str = "20/minute"):
         self.runtime = runtime
         self.qlog = QuestionLog(lambda: runtime.database, Spool(runtime.settings.spool_path),
-                                runtime.regions.place_words())
+                                runtime.regions.place_words(), background_replay=True)
         self.ready = threading.Event()
         self.error: str | None = None
         self.started = time.time()
@@ -69,8 +69,6 @@ class ServiceState:
             self.runtime.embedder.enable_batching()
             answerer = self.runtime.answerer
             answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
-            redact("我叫张三")  # loads the name tagger
-            self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
             self.qlog.replay()
             if self.follower is not None:
                 self.follower.start()
@@ -79,6 +77,17 @@ class ServiceState:
         except Exception as exc:  # reported on /health; the process stays up to say why
             log.exception("warm-up failed")
             self.error = f"{type(exc).__name__}: {exc}"
+            return
+        self.warm_up_rest()
+
+    def warm_up_rest(self) -> None:
+        """After the service is ready: what only some requests need, loaded before they come (a request that
+        comes first loads it itself). Not before ready: it would only delay the first answer (~3–6 s)."""
+        try:
+            load_tagger()  # the name tagger: for questions where a name could be (`redact.tagger_needed`)
+            self.runtime.regions.search("xt")  # pinyin initials of every county, for the kiosk's county search
+        except Exception:  # the requests that need them load them (and report any error) themselves
+            log.exception("late warm-up failed")
 
     def start(self) -> None:
         threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
@@ -86,6 +95,7 @@ class ServiceState:
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        self.qlog.settle(5)  # a spool replay under way finishes (cut short, it would only be redone next time)
 
     def allow(self, kiosk_id: int) -> bool:
         return self._limiter.hit(self._rate, "kiosk", str(kiosk_id))

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
                     "keeps throughput when several kiosks ask at once or other work shares the cores "
                     "(docs/RELIABILITY.md, Load)",
     )
+    index_partitions: int = Field(
+        default=256, ge=8,
+        description="index partitions (one region's FAQ or passages, with their items) held in memory, the least "
+                    "recently used dropped first; an index with more (a national deployment) is read per region "
+                    "chain as questions need it, one with fewer is read whole at start (docs/BENCHMARKS.md, Scale)",
+    )
     cookie_secure: bool = Field(
         default=True, description="portal cookies only over HTTPS (browsers also accept them from http://localhost)",
     )

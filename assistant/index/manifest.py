@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: each partition folder holds its own items (no whole-index items.json)
 TRACKED_PACKAGES = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "langchain-text-splitters",
                     "onnxruntime")
 

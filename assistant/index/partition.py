@@ -24,12 +24,14 @@ class Hit:
 
 
 class Partition:
-    """Search keys of items of one kind in one region. Searching touches this partition only."""
+    """Search keys of items of one kind in one region, and the items themselves (saved with it, so a process
+    holds the items of the partitions it holds). Searching touches this partition only."""
 
     def __init__(self, name: str, item_ids: list[str], key_item: np.ndarray, key_tokens: list[list[str]],
-                 dense: faiss.Index, bm25: bm25s.BM25 | None, keys: list[str]):
+                 dense: faiss.Index, bm25: bm25s.BM25 | None, keys: list[str], items: dict[str, Item] | None = None):
         self.name = name
         self.item_ids = item_ids
+        self.items = items or {}
         self.key_item = key_item
         self.key_tokens = key_tokens
         self.key_sets = [frozenset(t) for t in key_tokens]  # for coverage: set membership per key
@@ -54,7 +56,7 @@ class Partition:
         if any(key_tokens):
             bm25 = bm25s.BM25()
             bm25.index(key_tokens, show_progress=False)
-        return cls(name, [i.id for i in items], key_item, key_tokens, index, bm25, keys)
+        return cls(name, [i.id for i in items], key_item, key_tokens, index, bm25, keys, {i.id: i for i in items})
 
     def search(self, query_vector: np.ndarray, query_tokens: list[str], k: int) -> list[Hit]:
         """Best keys by dense and by BM25, reduced to one hit per item (its best key)."""
@@ -100,6 +102,8 @@ class Partition:
         meta = {"name": self.name, "item_ids": self.item_ids, "key_item": self.key_item.tolist(),
                 "key_tokens": self.key_tokens, "keys": self.keys}
         (folder / "keys.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        items = [self.items[i].to_json() for i in self.item_ids]
+        (folder / "items.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> Partition:
@@ -111,4 +115,8 @@ class Partition:
         key_item = np.array(meta["key_item"], dtype=np.int32)
         if dense.ntotal != len(key_item):
             raise ValueError(f"{folder}: dense index has {dense.ntotal} vectors for {len(key_item)} keys")
-        return cls(meta["name"], meta["item_ids"], key_item, meta["key_tokens"], dense, bm25, meta["keys"])
+        items = {d["id"]: Item.from_json(d) for d in json.loads((folder / "items.json").read_text(encoding="utf-8"))}
+        missing = [i for i in meta["item_ids"] if i not in items]
+        if missing:
+            raise ValueError(f"{folder}: {len(missing)} items missing (e.g. {missing[0]})")
+        return cls(meta["name"], meta["item_ids"], key_item, meta["key_tokens"], dense, bm25, meta["keys"], items)

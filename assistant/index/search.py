@@ -15,6 +15,8 @@ from assistant.text.analyzer import Analyzer
 from assistant.text.conditions import ConditionDetector, missing_conditions
 from assistant.text.normalize import normalize
 
+MAX_CACHED_CONDITIONS = 50_000
+
 
 @dataclass(frozen=True)
 class RankingWeights:
@@ -97,11 +99,17 @@ class HybridSearcher:
         return Query(text, tokens, vector, self.conditions.find(dense_text), idf_weights(tokens, self.index.stats))
 
     def item_conditions(self, item: Item) -> frozenset[str]:
-        """Conditions named by what defines the item: an FAQ entry's question, a passage's own heading."""
-        found = self._item_conditions.get(item.id)
+        """Conditions named by what defines the item: an FAQ entry's question, a passage's own heading.
+
+        Cached by that text (an entry edited under the same id is looked at afresh), at most
+        MAX_CACHED_CONDITIONS texts (then the cache starts again: a national index has millions of items)."""
+        text = defining_text(item)
+        found = self._item_conditions.get(text)
         if found is None:
-            found = self.conditions.find(defining_text(item))
-            self._item_conditions[item.id] = found
+            if len(self._item_conditions) >= MAX_CACHED_CONDITIONS:
+                self._item_conditions.clear()
+            found = self.conditions.find(text)
+            self._item_conditions[text] = found
         return found
 
     def search(self, query: Query, region_code: str, kinds: tuple[str, ...] = (FAQ, CHUNK),
@@ -120,7 +128,7 @@ class HybridSearcher:
         return out[:k]
 
     def _candidate(self, hit: Hit, part, query: Query, locality: int) -> Candidate:
-        item = self.index.items[hit.item_id]
+        item = part.items[hit.item_id]
         key_rows = part.key_rows(hit.item_id)
         weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
         cov = max((weighted_coverage(weights, part.key_sets[r]) for r in key_rows), default=0.0)

@@ -7,9 +7,10 @@ import json
 import math
 import os
 import shutil
+import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -60,18 +61,137 @@ def partition_name(kind: str, region: str) -> str:
     return f"{kind}-{region}"
 
 
-class SearchIndex:
-    """Loaded index: partitions by (kind, region), all items by id, term statistics."""
+DEFAULT_PARTITIONS_HELD = 256  # a county's chain is ≤ 8 partitions: room for the home counties of many prisons
 
-    def __init__(self, manifest: Manifest, items: dict[str, Item], partitions: dict[str, Partition],
-                 stats: TermStats):
+
+class PartitionStore:
+    """The index's partitions by name, each with its items: read from `folder` on first use and kept in memory,
+    at most `capacity` of them (the least recently used goes first, to be read again when a question needs it).
+    Thread-safe. An index with no more partitions than `capacity` is read whole when it is loaded (`load_all`)."""
+
+    def __init__(self, folder: Path | None, names: Iterable[str], capacity: int = DEFAULT_PARTITIONS_HELD,
+                 held: dict[str, Partition] | None = None):
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.folder = folder
+        self.names = set(names)
+        self.capacity = capacity
+        self._held: OrderedDict[str, Partition] = OrderedDict()
+        self._lock = threading.RLock()
+        self.loads = 0  # partitions read from disk
+        self.evictions = 0  # partitions dropped from memory to stay within `capacity`
+        for name, part in (held or {}).items():
+            self.hold(name, part)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def get(self, name: str) -> Partition | None:
+        """The partition (read from disk if it is not held), or None if the index has none of that name."""
+        if name not in self.names:
+            return None
+        with self._lock:
+            part = self._held.get(name)
+            if part is not None:
+                self._held.move_to_end(name)
+                return part
+            part = self._read(name)
+            self.hold(name, part)
+            return part
+
+    def _read(self, name: str) -> Partition:
+        if self.folder is None:
+            raise IndexCorruptError(f"索引分区不在内存中，也没有保存位置：{name}")
+        try:
+            part = Partition.load(self.folder / "partitions" / name)
+        except Exception as exc:  # faiss, bm25s and json raise many different types for damaged files
+            raise IndexCorruptError(f"索引文件损坏：{self.folder / 'partitions' / name}"
+                                    f"（{type(exc).__name__}: {exc}）") from exc
+        self.loads += 1
+        return part
+
+    def hold(self, name: str, part: Partition) -> None:
+        """Keep `part` in memory as the most recently used (a new or replaced partition)."""
+        with self._lock:
+            self.names.add(name)
+            self._held[name] = part
+            self._held.move_to_end(name)
+            while len(self._held) > self.capacity:
+                self._held.popitem(last=False)
+                self.evictions += 1
+
+    def drop(self, name: str) -> None:
+        """The index no longer has this partition."""
+        with self._lock:
+            self.names.discard(name)
+            self._held.pop(name, None)
+
+    def held(self) -> list[str]:
+        """The partitions in memory, least recently used first."""
+        with self._lock:
+            return list(self._held)
+
+    def load_all(self) -> None:
+        """Read every partition now (checks the whole index at once); only when all of them fit."""
+        for name in sorted(self.names)[: self.capacity]:
+            self.get(name)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """No partition is read or swapped by another thread meanwhile (a partition's folder being replaced)."""
+        with self._lock:
+            yield
+
+
+class ItemView(Mapping[str, Item]):
+    """Every item of the index by id, found in the partitions (reading those not held): for tools and tests.
+    Answering reads an item from the partition that found it (`Partition.items`)."""
+
+    def __init__(self, store: PartitionStore):
+        self._store = store
+
+    def _parts(self) -> Iterator[Partition]:
+        held = self._store.held()
+        for name in [*reversed(held), *sorted(self._store.names - set(held))]:
+            part = self._store.get(name)
+            if part is not None:
+                yield part
+
+    def __getitem__(self, item_id: str) -> Item:
+        for part in self._parts():
+            if item_id in part.items:
+                return part.items[item_id]
+        raise KeyError(item_id)
+
+    def __iter__(self) -> Iterator[str]:
+        for part in self._parts():
+            yield from part.item_ids
+
+    def __len__(self) -> int:
+        return sum(len(part.item_ids) for part in self._parts())
+
+
+class SearchIndex:
+    """Loaded index: partitions by (kind, region) with their items (held in a bounded LRU), term statistics."""
+
+    def __init__(self, manifest: Manifest, partitions: PartitionStore, stats: TermStats):
         self.manifest = manifest
-        self.items = items
         self.partitions = partitions
         self.stats = stats
 
+    @property
+    def items(self) -> ItemView:
+        return ItemView(self.partitions)
+
     def partition(self, kind: str, region: str) -> Partition | None:
         return self.partitions.get(partition_name(kind, region))
+
+    def has_partition(self, kind: str, region: str) -> bool:
+        """Whether the index has this partition (without reading it)."""
+        return partition_name(kind, region) in self.partitions
 
 
 @contextmanager
@@ -110,8 +230,9 @@ def reusable_vectors(target: Path, model: str, encoder: str = "float32") -> dict
 
 
 def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analyzer: Analyzer, target: Path,
-                progress: Progress = lambda _msg: None) -> SearchIndex:
-    """Encode and index `items`, write them under `target` atomically, and return the loaded index."""
+                progress: Progress = lambda _msg: None, capacity: int = DEFAULT_PARTITIONS_HELD) -> SearchIndex:
+    """Encode and index `items`, write them under `target` atomically, and return the loaded index (holding at
+    most `capacity` partitions in memory)."""
     started = time.perf_counter()
     groups: dict[str, list[Item]] = {}
     for item in items:
@@ -138,24 +259,21 @@ def build_index(items: list[Item], manifest: Manifest, embedder: Embedder, analy
     manifest.build_seconds = round(time.perf_counter() - started, 2)
     manifest.counts = index_counts(items, len(keys), len(partitions))
     manifest.partitions = sorted(partitions)
-    index = SearchIndex(manifest, {i.id: i for i in items}, partitions, stats)
     progress(f"写入索引 {target} (saving)…")
-    save_index(index, target)
-    return index
+    save_index(partitions, stats, manifest, target)
+    return SearchIndex(manifest, PartitionStore(target, partitions, capacity, held=partitions), stats)
 
 
-def save_index(index: SearchIndex, target: Path) -> None:
+def save_index(partitions: dict[str, Partition], stats: TermStats, manifest: Manifest, target: Path) -> None:
     """Write to a temporary sibling folder, then swap it in, so readers never see half an index."""
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    for name, part in index.partitions.items():
+    for name, part in partitions.items():
         part.save(tmp / "partitions" / name)
-    (tmp / "items.json").write_text(
-        json.dumps([i.to_json() for i in index.items.values()], ensure_ascii=False), encoding="utf-8")
-    (tmp / "stats.json").write_text(json.dumps(index.stats.to_json(), ensure_ascii=False), encoding="utf-8")
-    index.manifest.save(tmp / "manifest.json")  # written last: its presence marks a complete index
+    (tmp / "stats.json").write_text(json.dumps(stats.to_json(), ensure_ascii=False), encoding="utf-8")
+    manifest.save(tmp / "manifest.json")  # written last: its presence marks a complete index
     old = target.with_name(f"{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
@@ -197,22 +315,25 @@ def read_manifest(target: Path) -> Manifest | None:
         raise IndexCorruptError(f"索引清单无法读取：{path}（{exc}）") from exc
 
 
-def load_index(target: Path) -> SearchIndex:
-    """Load a complete index; raise IndexCorruptError naming the unreadable part."""
+def load_index(target: Path, capacity: int = DEFAULT_PARTITIONS_HELD) -> SearchIndex:
+    """Load a complete index; raise IndexCorruptError naming the unreadable part. An index of at most `capacity`
+    partitions is read whole now; a larger one (a national deployment) is read per partition as questions need
+    them, at most `capacity` held at a time."""
     manifest = read_manifest(target)
     if manifest is None:
         raise IndexCorruptError(f"索引不存在或不完整：{target}")
     try:
-        items = {d["id"]: Item.from_json(d) for d in json.loads((target / "items.json").read_text("utf-8"))}
         stats_raw = json.loads((target / "stats.json").read_text("utf-8"))
         stats = TermStats(stats_raw["n_keys"], stats_raw["df"])
-        partitions = {name: Partition.load(target / "partitions" / name) for name in manifest.partitions}
-    except Exception as exc:  # faiss, bm25s and json raise many different types for damaged files
+    except Exception as exc:
         raise IndexCorruptError(f"索引文件损坏：{target}（{type(exc).__name__}: {exc}）") from exc
-    missing = [i for p in partitions.values() for i in p.item_ids if i not in items]
-    if missing:
-        raise IndexCorruptError(f"索引文件不一致：{len(missing)} 个条目缺失（如 {missing[0]}）")
-    return SearchIndex(manifest, items, partitions, stats)
+    absent = [n for n in manifest.partitions if not (target / "partitions" / n / "keys.json").is_file()]
+    if absent:
+        raise IndexCorruptError(f"索引文件不一致：{len(absent)} 个分区缺失（如 {absent[0]}）")
+    store = PartitionStore(target, manifest.partitions, capacity)
+    if len(store) <= capacity:
+        store.load_all()
+    return SearchIndex(manifest, store, stats)
 
 
 def _write_json_atomic(path: Path, data: object) -> None:
@@ -225,7 +346,8 @@ def replace_partition(index: SearchIndex, kind: str, region: str, items: list[It
                       analyzer: Analyzer, target: Path, manifest: Manifest) -> SearchIndex:
     """Re-encode one (kind, region) partition only and swap it in, on disk and in memory.
 
-    Used to publish an approved FAQ entry without a full rebuild: cost is one partition's keys.
+    Used to publish an approved FAQ entry without a full rebuild: cost is one partition's keys (no file of the
+    whole index is rewritten but the term statistics and the manifest).
     """
     name = partition_name(kind, region)
     old = index.partitions.get(name)
@@ -235,38 +357,39 @@ def replace_partition(index: SearchIndex, kind: str, region: str, items: list[It
     new = Partition.build(name, items, vectors, tokens) if items else None
     df = dict(index.stats.df)
     n_keys = index.stats.n_keys
+    counts = dict(index.manifest.counts)
     if old is not None:
         for toks in old.key_tokens:
             for t in set(toks):
                 df[t] -= 1
         n_keys -= len(old.key_tokens)
-        for item_id in old.item_ids:
-            index.items.pop(item_id, None)
+        counts[kind] = counts.get(kind, 0) - len(old.item_ids)
     for toks in tokens:
         for t in set(toks):
             df[t] = df.get(t, 0) + 1
     stats = TermStats(n_keys + len(tokens), {t: c for t, c in df.items() if c > 0})
     folder = target / "partitions" / name
-    if new is not None:
-        tmp = folder.with_name(f"{name}.tmp-{os.getpid()}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        new.save(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-        index.partitions[name] = new
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
-        index.partitions.pop(name, None)
-    index.items.update({i.id: i for i in items})
+    with index.partitions.locked():  # no other thread reads the folder while it is swapped
+        if new is not None:
+            tmp = folder.with_name(f"{name}.tmp-{os.getpid()}")
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            new.save(tmp)
+            if folder.exists():
+                shutil.rmtree(folder)
+            tmp.rename(folder)
+            index.partitions.hold(name, new)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            index.partitions.drop(name)
+    counts[kind] = counts.get(kind, 0) + len(items)
     index.stats = stats
     manifest.built_at = index.manifest.built_at
     manifest.build_seconds = index.manifest.build_seconds
-    manifest.partitions = sorted(index.partitions)
-    manifest.counts = index_counts(index.items.values(), stats.n_keys, len(index.partitions))
+    manifest.partitions = sorted(index.partitions.names)
+    manifest.counts = {**{k: n for k, n in counts.items() if n > 0}, "keys": stats.n_keys,
+                       "partitions": len(index.partitions)}
     index.manifest = manifest
-    _write_json_atomic(target / "items.json", [i.to_json() for i in index.items.values()])
     _write_json_atomic(target / "stats.json", stats.to_json())
     _write_json_atomic(target / "manifest.json", asdict(manifest))
     return index

@@ -30,11 +30,11 @@ ID_RE = re.compile(_D + r"([1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]
                    r"[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})" + _E)
 _SEP = r"[-\s.·_—/]"
 MOBILE_RE = re.compile(_D + r"(?:\+?86" + _SEP + r"?)?1[3-9]\d(?:" + _SEP + r"{0,2}\d{4}){2}" + _E)
-LANDLINE_RE = re.compile(_D + r"(?:\(?0\d{2,3}\)?" + _SEP + r"?)\d{7,8}" + _E)
+LANDLINE_RE = re.compile(_D + r"(?:[(（]?0\d{2,3}[)）]?" + _SEP + r"?)\d{7,8}" + _E)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+\s?(?:@|＠|艾特)\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # 微信号 abc_123 / 微信：wxid_xxx / QQ 12345
-ACCOUNT_RE = re.compile(r"((?:微信|VX|vx|Vx|wx|WX|V信|威信|QQ|qq|扣扣)(?:号|号码|账号)?\s*(?:是|为|:|：)?\s*)"
-                        r"([A-Za-z0-9][-_A-Za-z0-9]{4,29})(?![-_A-Za-z0-9])")
+ACCOUNT_RE = re.compile(r"((?:微信|vx|wx|v信|威信|qq|扣扣)(?:号|号码|账号)?\s*(?:是|为|:|：)?\s*)"
+                        r"([A-Za-z0-9][-_A-Za-z0-9]{4,29})(?![-_A-Za-z0-9])", re.IGNORECASE)
 # 犯人编号A-1029 / 我的编号是 F1029 / 监号 3-105 / letters and digits: A-1029, AB1029
 INMATE_CUE_RE = re.compile(r"((?:犯人|罪犯|服刑人员|囚犯|在押人员|监|狱|人员|我的|案件|案)?(?:编号|号码|监号|号)"
                            r"\s*(?:是|为|:|：)?\s*)([A-Za-z0-9][-A-Za-z0-9]{1,19})(?![-A-Za-z0-9])")
@@ -89,21 +89,49 @@ def _posseg():
     import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
+    jieba.dt.check_initialized()
     return jieba.posseg
+
+
+def _word_freq() -> dict[str, int]:
+    """jieba's dictionary frequencies (the dictionary the tagger uses; loaded once)."""
+    import jieba
+
+    _posseg()
+    return jieba.dt.FREQ
+
+
+def load_tagger() -> None:
+    """Load the name tagger now (its dictionary and models take seconds), e.g. while a server warms up."""
+    list(_posseg().cut("王建国"))
 
 
 COMMON_WORD_FREQ = 50  # jieba tags some common words nr (黄金周, 石家庄, 汤圆); real names are rare in its dictionary
 
 
+def _possible_name(word: str, keep: Collection[str], freq: dict[str, int]) -> bool:
+    """Whether a word the tagger calls a person name (nr) is kept as one: 2-3 characters starting with a common
+    surname, not a place name in `keep`, not a common dictionary word."""
+    return (2 <= len(word) <= 3 and word[0] in SURNAMES and word not in keep
+            and (freq.get(word) or 0) < COMMON_WORD_FREQ)
+
+
+def tagger_needed(text: str, keep: Collection[str] = ()) -> bool:
+    """Whether the tagger could find a name in `text` at all: some 2-3 character stretch starting with a common
+    surname passes `_possible_name`. The tagger's words are stretches of the text, so when none does, its result
+    is empty whatever it tags, and the costly tagging pass is skipped without changing the output."""
+    freq = _word_freq()
+    return any(_possible_name(text[i:i + n], keep, freq)
+               for i, ch in enumerate(text) if ch in SURNAMES for n in (2, 3) if i + n <= len(text))
+
+
 def _names_by_tagger(text: str, keep: Collection[str]) -> list[str]:
     """Person names (jieba tag nr) of 2-3 characters starting with a common surname, except common
     dictionary words and the words in `keep` (place names such as 林西)."""
-    import jieba
-
-    freq = jieba.dt.FREQ
-    return [w.word for w in _posseg().cut(text)
-            if w.flag == "nr" and 2 <= len(w.word) <= 3 and w.word[0] in SURNAMES and w.word not in keep
-            and (freq.get(w.word) or 0) < COMMON_WORD_FREQ]
+    if not tagger_needed(text, keep):
+        return []
+    freq = _word_freq()
+    return [w.word for w in _posseg().cut(text) if w.flag == "nr" and _possible_name(w.word, keep, freq)]
 
 
 _BEFORE_ADDRESS = re.compile(r"^.*(?:住在|家在|住|在|于|到|是|家)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -59,15 +60,24 @@ REQUEST_NAMESPACE = uuid.UUID("5f0c1c39-3d0e-4b6e-9a51-6b6a69616f71")
 
 def log_record(answer: Answer, ctx: AskContext, keep: frozenset[str] = frozenset(),
                client_id: str | None = None) -> dict:
-    """The row to store for `answer`: redacted text, decision, sources shown; no personal data."""
+    """The row to store for `answer`: redacted text, decision, sources shown; no personal data.
+
+    An answer from the answerer carries its question redacted already (`redacted_question`, the one redaction of
+    the request) and a `resolved_question` built from that: both are stored as they are. Any other answer (built
+    by hand, or of a question too long to be redacted whole there) is redacted here."""
+    if answer.redacted_question is not None:
+        text, resolved = answer.redacted_question, answer.resolved_question or None
+    else:
+        text = redact(answer.question, keep)
+        resolved = redact(answer.resolved_question, keep) if answer.resolved_question else None
     return {
         "client_id": client_id or str(uuid.uuid4()), "asked_at": datetime.now(UTC).isoformat(),
         "prison": ctx.prison, "kiosk": ctx.kiosk, "region_code": answer.region_code, "topic": answer.topic,
-        "text": redact(answer.question, keep), "status": answer.status, "alert": answer.alert,
+        "text": text, "status": answer.status, "alert": answer.alert,
         "answer": answer.answer, "sources": [asdict(s) for s in answer.sources],
         "items": [i for p in answer.parts for i in p.item_ids],
         "inmate_number": ctx.inmate_number, "kiosk_id": ctx.kiosk_id,
-        "resolved": redact(answer.resolved_question, keep) if answer.resolved_question else None,
+        "resolved": resolved,
         "offered": [s.id for s in answer.suggestions],
     }
 
@@ -79,11 +89,17 @@ class QuestionLog:
     opened at start-up does not stop the kiosk from answering.
     """
 
-    def __init__(self, db: Database | Callable[[], Database], spool: Spool, keep: frozenset[str] = frozenset()):
+    def __init__(self, db: Database | Callable[[], Database], spool: Spool, keep: frozenset[str] = frozenset(),
+                 background_replay: bool = False):
         self._db = db
         self.spool = spool
         self.keep = keep  # place names that are never redacted as person names
         self.unsaved = 0  # records lost because neither the database nor the spool could take them
+        # The server replays the spool after a healthy write in a thread of its own, off the asker's response (the
+        # spooled records stay in the spool, fsync'ed, until they are written; a replay cut short is redone).
+        self.background_replay = background_replay
+        self._replayer: threading.Thread | None = None
+        self._replayer_lock = threading.Lock()
 
     @property
     def db(self) -> Database:
@@ -135,8 +151,30 @@ class QuestionLog:
                 qid, fid = self.write(rec)
         except (SQLAlchemyError, OSError) as exc:
             return self._spool(rec, exc)
-        self.replay()
+        if self.background_replay:
+            self.replay_soon()
+        else:
+            self.replay()
         return LogResult(qid, fid, False)
+
+    def replay_soon(self) -> threading.Thread | None:
+        """Replay the spool in a background thread when it holds anything (one such thread at a time); returns
+        the thread started, if one was. Checking costs one stat() of the spool file."""
+        if not self.spool.has_pending():
+            return None
+        with self._replayer_lock:
+            if self._replayer is not None and self._replayer.is_alive():
+                return None
+            self._replayer = threading.Thread(target=self.replay, name="spool-replay", daemon=True)
+            self._replayer.start()
+            return self._replayer
+
+    def settle(self, timeout: float = 30) -> None:
+        """Wait for a background replay to finish (tests, shutdown)."""
+        with self._replayer_lock:
+            thread = self._replayer
+        if thread is not None:
+            thread.join(timeout)
 
     def _spool(self, rec: dict, exc: Exception) -> LogResult:
         """Keep a record the database refused in the spool; if that fails too, say so loudly and carry on."""

@@ -26,7 +26,15 @@ MIN_PASSWORD = 10
 IDLE_TIMEOUT = timedelta(minutes=30)
 MAX_AGE = timedelta(hours=12)
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+_DUMMY_HASH: str | None = None  # made on first use (an argon2 hash costs ~0.3 s: not at import, i.e. start-up)
+
+
+def _dummy_hash() -> str:
+    """A hash to check a password against when there is no such user (the same time as for a real one)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a password of anyone")
+    return _DUMMY_HASH
 
 
 def _now() -> datetime:
@@ -128,7 +136,7 @@ def verify_password(s: Session, username: str, password: str) -> User:
     """The active user with these credentials, or ForbiddenError (same message whatever was wrong)."""
     user = s.scalar(select(User).where(User.username == (username or "").strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         user = None
     if user is None or user.disabled_at is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +57,14 @@ class Spool:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+
+    def has_pending(self) -> bool:
+        """Whether the spool may hold records (one stat(); an empty file left by a replay holds none)."""
+        try:
+            info = self.path.stat()
+        except OSError:
+            return False
+        return info.st_size > 0 and stat.S_ISREG(info.st_mode)
 
     def pending(self) -> list[dict]:
         if not self.path.is_file():  # missing, or a device such as /dev/full that must not be read

@@ -14,13 +14,22 @@ _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]")
 jieba.setLogLevel(logging.WARNING)
 
 
+def own_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer of its own (words added to it stay in it) over jieba's standard dictionary, copied from
+    the process-wide tokenizer, which reads the dictionary once for every analyzer and the name tagger."""
+    jieba.dt.check_initialized()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(jieba.dt.FREQ), jieba.dt.total
+    tokenizer.initialized = True
+    return tokenizer
+
+
 class Analyzer:
     """Turns text into search tokens. One jieba tokenizer per analyzer (no global dictionary)."""
 
     def __init__(self, lexicon: Lexicon):
         self.lexicon = lexicon
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self._jieba = own_tokenizer()
         for word, freq, tag in lexicon.userdict:
             self._jieba.add_word(word, freq, tag)
         self._expansions: list[tuple[str, str]] = []

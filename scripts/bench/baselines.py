@@ -92,7 +92,7 @@ class PartitionBaseline:
                         continue
                     if self.mode == "dense" and hit.dense_rank is None:
                         continue
-                    out.append((self.index.items[hit.item_id].target, score))
+                    out.append((part.items[hit.item_id].target, score))
         return dedupe(sorted(out, key=lambda x: -x[1]))
 
 

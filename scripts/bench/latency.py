@@ -3,6 +3,7 @@ clients through a real server on loopback, the LangChain baseline doing the same
 after start and after N questions, and startup time to the first answered question.
 
     .venv/bin/python scripts/bench/latency.py [--questions 200] [--http-requests 200] [--memory-questions 1000]
+        [--no-baseline]   (skip the LangChain baseline: it encodes every item once, minutes of CPU)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def in_process(n: int) -> dict:
+def in_process(n: int, baseline: bool = True) -> dict:
     rt = runtime()
     answerer = rt.answerer
     questions = [lab.question for lab in labels()][:n]
@@ -47,6 +48,8 @@ def in_process(n: int) -> dict:
     f, a = summary_ms(floor), summary_ms(ask)
     out = {"encoder_floor": f, "ask_in_process": a, "ratio_p50_ask_to_floor": round(a["p50_ms"] / f["p50_ms"], 2),
            "target": "ask p50 ≤ 1.5 × floor"}
+    if not baseline:
+        return out
     try:
         from baselines import LangChainBaseline
 
@@ -151,8 +154,9 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--http-requests", type=int, default=200)
     parser.add_argument("--memory-questions", type=int, default=1000)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
     args = parser.parse_args()
-    emit("latency: in process", in_process(args.questions))
+    emit("latency: in process", in_process(args.questions, not args.no_baseline))
     emit("latency: HTTP and memory", over_http(args.http_requests, args.memory_questions))
 
 
