@@ -226,7 +226,7 @@ def knowledge_read_once_per_content():
     import assistant.runtime
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(assistant.runtime, "load_knowledge", knowledge_of)
+    patch.setattr(assistant.runtime, "load_knowledge_cached", lambda root, _cache_dir: knowledge_of(root))
     yield
     patch.undo()
 

@@ -35,8 +35,8 @@ CHOICE_GAIN = 0.5
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
 CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
-WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03, 0.06),
-               "entry_coverage": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3), "consensus": (0.0, 0.1, 0.3)}
+WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03),
+               "entry_coverage": (0.0, 0.05, 0.1, 0.15, 0.2), "consensus": (0.0, 0.1)}
 
 
 def score_grid(values: list[float], n: int = 40) -> np.ndarray:
