@@ -38,6 +38,12 @@ def test_quality_smoke(bench_env):
     assert all(0 <= r["recall@1"] <= 1 for r in rows if "recall@1" in r)
 
 
+def test_decider_cv_smoke(bench_env):
+    row = run("decider_cv.py", "--limit", "40", "--folds", "2", env=bench_env)[0]
+    assert row["calibration_questions"] == 40 and len(row["folds"]) == 2
+    assert {"threshold_rule_total", "logistic_regression_total"} <= row.keys()
+
+
 def test_latency_smoke(bench_env):
     rows = run("latency.py", "--questions", "5", "--http-requests", "8", "--memory-questions", "8", env=bench_env)
     http = next(r for r in rows if r["bench"] == "latency: HTTP and memory")

@@ -6,7 +6,7 @@ route (FAQ, passage) is fitted on the same rows, its probability cut chosen by t
 scored on the held-out fifth with that objective (+1 right, −3 wrong answer, ±0.5 choices, −1 needless flag
 or dismissal).
 
-    .venv/bin/python scripts/bench/decider_cv.py [--folds 5] [--seed 7]
+    .venv/bin/python scripts/bench/decider_cv.py [--folds 5] [--seed 7] [--limit N]
 """
 
 from __future__ import annotations
@@ -92,10 +92,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N calibration questions")
     args = parser.parse_args()
     rt = runtime()
     with encoded_once(rt.answerer):
-        rows = collect(rt.answerer, rt.regions, labels(CALIBRATION))
+        rows = collect(rt.answerer, rt.regions, labels(CALIBRATION, args.limit))
     order = list(range(len(rows)))
     random.Random(args.seed).shuffle(order)
     folds = [order[i::args.folds] for i in range(args.folds)]
