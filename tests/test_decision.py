@@ -118,12 +118,3 @@ def test_a_question_naming_nothing_of_the_domain_is_never_answered():
     assert decide(features(faq=strong, domain=1), CAL).status == "answered"
     assert decide(features(faq=strong, domain=0), CAL).status != "answered"  # "你吃饭了没" with a lucky match
 
-
-def test_a_passage_never_answers_in_place_of_a_more_relevant_faq_entry_that_is_unsure():
-    unsure_faq = RouteFeatures(0.89, 0.6)  # below the FAQ threshold 0.90
-    passage = RouteFeatures(0.885, 0.5)  # above the passage threshold 0.88, but less relevant than the entry
-    assert decide(features(faq=unsure_faq, chunk=passage), CAL).status == "flagged"
-    assert decide(features(faq=RouteFeatures(0.85, 0.6), chunk=passage), CAL).route == "chunk"
-    # an entry defined by a condition the question lacks is out of the running: the passage may answer
-    conditional = RouteFeatures(0.89, 0.6, missing_condition=True)
-    assert decide(features(faq=conditional, chunk=passage), CAL).route == "chunk"

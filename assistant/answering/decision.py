@@ -92,13 +92,6 @@ class Features:
         return (self.asks_amount and not route.has_amount) or (self.asks_contact and not route.has_contact)
 
     @property
-    def faq_outranks_chunk(self) -> bool:
-        """An FAQ entry that may answer is more relevant than the best passage: when that entry is not sure
-        enough to answer, a worse passage does not answer in its place (choices are offered instead)."""
-        return bool(self.faq and self.chunk and not self.faq.missing_condition
-                    and self.faq.relevance > self.chunk.relevance)
-
-    @property
     def best_relevance(self) -> float:
         return max((r.relevance for r in (self.faq, self.chunk) if r), default=0.0)
 
@@ -124,7 +117,7 @@ def decide(f: Features, c: Calibration) -> Decision:
         if not f.lacks_detail(f.faq):
             return Decision(ANSWERED, "faq", "approved FAQ matches")
         lacking = True
-    if f.chunk and f.chunk.passes(c.chunk) and not f.faq_outranks_chunk:
+    if f.chunk and f.chunk.passes(c.chunk):
         if not f.lacks_detail(f.chunk):
             return Decision(ANSWERED, "chunk", "policy passage matches")
         lacking = True
