@@ -216,3 +216,11 @@ def test_a_question_writes_the_kiosk_and_session_times_at_most_once_a_minute(ser
     with db.session() as s:
         seen = [k.last_seen_at.replace(tzinfo=UTC) for k in s.scalars(select(Kiosk))]
     assert seen and all(datetime.now(UTC) - t < TOUCH_EVERY for t in seen)
+
+
+def test_a_question_without_a_possible_name_does_not_load_the_tagger(monkeypatch):
+    loaded: list[bool] = []
+    real = redaction._posseg
+    monkeypatch.setattr(redaction, "_posseg", lambda: loaded.append(True) or real())
+    assert redaction.redact("出狱后医保怎么办") == "出狱后医保怎么办" and loaded == []
+    assert redaction.redact("王建国想问低保") == "【姓名】想问低保" and loaded

@@ -94,10 +94,11 @@ def _posseg():
 
 
 def _word_freq() -> dict[str, int]:
-    """jieba's dictionary frequencies (the dictionary the tagger uses; loaded once)."""
+    """jieba's dictionary frequencies (the dictionary the tagger uses; read once per process), without loading
+    the tagger's own models (`jieba.posseg`, seconds): a question that cannot hold a name never needs them."""
     import jieba
 
-    _posseg()
+    jieba.dt.check_initialized()
     return jieba.dt.FREQ
 
 
