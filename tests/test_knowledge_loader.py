@@ -120,3 +120,11 @@ def test_folded_chinese_answer_has_no_stray_spaces(mini_kb: Path):
     faq.write_text(text, encoding="utf-8")
     entry = next(f for f in load_knowledge(mini_kb).faq if f.id == "faq-medical-enrol")
     assert entry.answer == "出狱后到户籍地乡镇（街道）社保或医保服务站参加城乡居民医保。具体以当地为准。"
+
+
+def test_a_topic_that_is_not_an_item_is_reported_not_a_crash(mini_kb: Path):
+    topics = mini_kb / "topics.yaml"
+    topics.write_text(topics.read_text(encoding="utf-8") + "- 就业\n", encoding="utf-8")
+    assert any(p.startswith("topics.yaml") and "每个主题应是一项" in p for p in _problems(mini_kb))
+    topics.write_text("key: employment\nname: 就业\n", encoding="utf-8")
+    assert any(p.startswith("topics.yaml") and "应是一个列表" in p for p in _problems(mini_kb))

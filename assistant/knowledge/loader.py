@@ -73,7 +73,13 @@ def _load_regions(col: Collector, path: Path) -> dict[str, Region]:
 def _load_topics(col: Collector, path: Path) -> dict[str, Topic]:
     raw = col.read_yaml(path)
     topics: dict[str, Topic] = {}
+    if raw is not None and not isinstance(raw, list):
+        col.add(path, "整个文件", "主题文件应是一个列表（每项有 key 和 name）")
+        return topics
     for item in raw or []:
+        if not isinstance(item, dict):
+            col.add(path, f"第{getattr(item, 'line', '?')}行", "每个主题应是一项（有 key 和 name），不是一行文字")
+            continue
         key, name = text_field(item, "key"), text_field(item, "name")
         if not key or not name:
             col.add(path, f"第{getattr(item, 'line', '?')}行", "主题必须有 key 和 name")
