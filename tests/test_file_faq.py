@@ -256,3 +256,20 @@ def test_changes_reach_the_index_partition_and_survive_a_restart(tmp_path, mini_
     assert runtime.ensure_index().items[lianyuan].text == original.answer
     back = runtime.answerer.run("回涟源了医保咋弄", LIANYUAN)
     assert back.parts[0].item_ids == [lianyuan] and back.basis == before.basis
+
+
+def test_the_service_audits_each_change_whoever_calls_it(app):
+    """The audit rule lives in `services/file_faq`: a change made without any route is audited too."""
+    from assistant.services import file_faq
+
+    runtime = runtime_of(app)
+    who = users.Principal(99, "服务调用者", "涟源司法局", users.BUREAU, None, LIANYUAN)
+    before = {a: len(audited(app, a, JOB)) for a in ("faq_file_withdrawn", "faq_file_restored")}
+    with runtime.database.session() as s:
+        file_faq.withdraw(s, runtime.knowledge_files, JOB, who, "不经网页撤回")
+    with runtime.database.session() as s:
+        file_faq.restore(s, runtime.knowledge_files, runtime.kb, JOB, who)
+    withdrawn = audited(app, "faq_file_withdrawn", JOB)
+    assert len(withdrawn) == before["faq_file_withdrawn"] + 1 and withdrawn[-1].detail == "不经网页撤回"
+    assert withdrawn[-1].scope == LIANYUAN
+    assert len(audited(app, "faq_file_restored", JOB)) == before["faq_file_restored"] + 1

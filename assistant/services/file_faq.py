@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, object_session
 
 from assistant.knowledge.faq import MIN_PARAPHRASES, validate_faq_mapping
 from assistant.knowledge.models import FaqEntry, KnowledgeBase
+from assistant.services import audit
 from assistant.services import faq as db_faq
 from assistant.services.errors import ForbiddenError, InvalidError, NotFoundError, StateError
 from assistant.services.knowledge_changes import FAQ, record_change
@@ -161,6 +162,11 @@ def _validated(kb: KnowledgeBase, entry: FaqEntry, answer: str, paraphrases: lis
     return edited_entry(entry, checked.answer, checked.paraphrases, today)
 
 
+def _audit(s: Session, who: Principal, action: str, entry: FaqEntry, detail: str = "") -> None:
+    """Every change to a file entry is audited in its own transaction, scoped to the entry's region."""
+    audit.record(s, who, action, entry.id, detail, scope=entry.region)
+
+
 def live_entry(kb: KnowledgeBase, faq_id: str) -> FaqEntry | None:
     return next((f for f in kb.approved_faq if f.id == faq_id), None)
 
@@ -174,6 +180,7 @@ def edit(s: Session, files: KnowledgeBase, live: KnowledgeBase, faq_id: str, who
         raise StateError(f"问答 {faq_id} 已撤回或合并，请先恢复再修改")
     new = _validated(live, entry, answer, paraphrases)
     _add(s, entry, EDITED, who.username, note, answer=new.answer, paraphrases=list(new.paraphrases))
+    _audit(s, who, "faq_file_edited", entry, note.strip() or new.answer[:200])
     return new
 
 
@@ -184,6 +191,7 @@ def withdraw(s: Session, files: KnowledgeBase, faq_id: str, who: Principal, note
     if current is not None and current.action in (WITHDRAWN, MERGED):
         raise StateError(f"问答 {faq_id} 已经撤回或合并")
     _add(s, entry, WITHDRAWN, who.username, note)
+    _audit(s, who, "faq_file_withdrawn", entry, note.strip())
     return entry
 
 
@@ -224,6 +232,7 @@ def merge(s: Session, files: KnowledgeBase, live: KnowledgeBase, faq_id: str, in
     new_target, added = _add_wordings(s, files, live, into, [source.question, *source.paraphrases], who,
                                       f"合并自 {faq_id}")
     _add(s, entry, MERGED, who.username, note, merged_into=into, moved=added)
+    _audit(s, who, "faq_file_merged", entry, f"并入 {new_target.id} {note.strip()}".strip())
     return entry, new_target
 
 
@@ -239,6 +248,7 @@ def restore(s: Session, files: KnowledgeBase, live: KnowledgeBase, faq_id: str, 
     if current.action == MERGED and current.merged_into:
         target_entry = _remove_wordings(s, files, live, current.merged_into, current.moved or [], who)
     _end(current, who.username)
+    _audit(s, who, "faq_file_restored", entry)
     return entry, target_entry
 
 

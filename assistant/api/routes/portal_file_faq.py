@@ -1,7 +1,7 @@
 """Portal: FAQ entries from the knowledge files — edit (a new reviewed version), withdraw, merge, restore.
 
 The bureau of the entry's own county, or the administrator for national, provincial and city entries; the
-rules and the scope live in `assistant.services.file_faq`. Each change is audited in its transaction and put
+rules, the scope and the audit live in `assistant.services.file_faq`. Each change is audited in its transaction and put
 live at once (the entry's index partition, the kiosks' topic lists, the sheets).
 """
 
@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from assistant.api.deps import DB, EditorForm, EditorUser, FaqId, State
 from assistant.api.templating import render
 from assistant.knowledge.faq import MIN_PARAPHRASES
-from assistant.services import audit, file_faq, users
+from assistant.services import file_faq
 from assistant.services.errors import InvalidError
 
 router = APIRouter(prefix="/portal/knowledge-faq", include_in_schema=False)
@@ -27,10 +27,6 @@ def _lines(text: str) -> list[str]:
     if len(lines) > file_faq.MAX_PARAPHRASES:
         raise InvalidError(f"口语问法最多 {file_faq.MAX_PARAPHRASES} 种")
     return lines
-
-
-def _audit(s, who: users.Principal, action: str, entry, detail: str = "") -> None:
-    audit.record(s, who, action, entry.id, detail, scope=entry.region)
 
 
 @router.get("")
@@ -57,7 +53,6 @@ def entry_edit(state: State, who: EditorForm, faq_id: FaqId, answer: Annotated[s
     with runtime.database.session() as s:
         entry = file_faq.edit(s, runtime.knowledge_files, runtime.kb, faq_id, who, answer, _lines(paraphrases),
                               note)
-        _audit(s, who, "faq_file_edited", entry, note.strip() or entry.answer[:200])
     runtime.publish_faq(entry)
     return RedirectResponse(f"/portal/knowledge-faq/{faq_id}?done=file_edited", 303)
 
@@ -66,8 +61,7 @@ def entry_edit(state: State, who: EditorForm, faq_id: FaqId, answer: Annotated[s
 def entry_withdraw(state: State, who: EditorForm, faq_id: FaqId, note: Note = "") -> Response:
     runtime = state.runtime
     with runtime.database.session() as s:
-        entry = file_faq.withdraw(s, runtime.knowledge_files, faq_id, who, note)
-        _audit(s, who, "faq_file_withdrawn", entry, note.strip())
+        file_faq.withdraw(s, runtime.knowledge_files, faq_id, who, note)
     runtime.unpublish_faq(faq_id)
     return RedirectResponse(f"/portal/knowledge-faq/{faq_id}?done=file_withdrawn", 303)
 
@@ -77,8 +71,7 @@ def entry_merge(state: State, who: EditorForm, faq_id: FaqId, into: Annotated[st
                 note: Note = "") -> Response:
     runtime = state.runtime
     with runtime.database.session() as s:
-        entry, target = file_faq.merge(s, runtime.knowledge_files, runtime.kb, faq_id, into, who, note)
-        _audit(s, who, "faq_file_merged", entry, f"并入 {target.id} {note.strip()}".strip())
+        _entry, target = file_faq.merge(s, runtime.knowledge_files, runtime.kb, faq_id, into, who, note)
     runtime.unpublish_faq(faq_id)
     runtime.publish_faq(target)
     return RedirectResponse(f"/portal/knowledge-faq/{faq_id}?done=file_merged", 303)
@@ -89,7 +82,6 @@ def entry_restore(state: State, who: EditorForm, faq_id: FaqId) -> Response:
     runtime = state.runtime
     with runtime.database.session() as s:
         entry, target = file_faq.restore(s, runtime.knowledge_files, runtime.kb, faq_id, who)
-        _audit(s, who, "faq_file_restored", entry)
     runtime.publish_faq(entry)
     if target is not None:
         runtime.publish_faq(target)
