@@ -104,8 +104,9 @@ def route_features(cands: list[Candidate], shown: Callable[[Item], str] = lambda
     runner = max(different, default=best.relevance - 0.1)
     # agreement over the merged list of this kind: the best item is first both by meaning and by words
     agree = best is max(cands, key=lambda c: c.dense) and best is max(cands, key=lambda c: c.coverage)
+    text = shown(best.item)
     return RouteFeatures(best.relevance, best.coverage, best.relevance - runner, best.dense, agree,
-                         has_amount(shown(best.item)), has_contact(shown(best.item)),
+                         has_amount(text), has_contact(text),
                          relative_confidence(best.relevance, [c.relevance for c in cands[1:]]), bool(best.missing))
 
 
