@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering.calibration import PartRow, Row, calibrate, score_grid, utility
+from assistant.answering.calibration import Objective, PartRow, Row, calibrate, score_grid, utility
 from assistant.answering.decision import Calibration, Features, RouteFeatures, RouteThresholds, decide
 from assistant.evaluation import Labelled
 
@@ -65,6 +65,21 @@ def test_calibration_separates_answerable_from_unanswerable_and_penalises_wrong_
     loose = Calibration(RouteThresholds(0.80, 0.0), RouteThresholds(0.99, 1.0), 0.99)
     strict = Calibration(RouteThresholds(0.99, 1.0), RouteThresholds(0.99, 1.0), 0.99)
     assert utility(rows, loose)[0] < utility(rows, strict)[0]
+
+
+def test_a_dearer_wrong_answer_makes_calibration_answer_less():
+    # overlapping scores: the higher the relevance the likelier the top entry is right
+    rows = [_row("answered", 0.90 + i * 0.01, 0.6, "a", ["a"]) for i in range(10)]
+    rows += [_row("answered", 0.905 + i * 0.01, 0.6, "wrong", ["a"]) for i in (0, 2, 4)]
+    cheap = calibrate(rows, objective=Objective(wrong_answer=1.0)).calibration
+    dear = calibrate(rows, objective=Objective(wrong_answer=20.0)).calibration
+
+    def answered(c: Calibration) -> set[str]:
+        return {p.faq for r in rows for p in r.parts if decide(p.features, c).status == "answered"}
+
+    assert answered(cheap) == {"a", "wrong"} and answered(dear) == {"a"}
+    assert utility(rows, dear, objective=Objective(wrong_answer=20.0))[0] >= utility(
+        rows, cheap, objective=Objective(wrong_answer=20.0))[0]
 
 
 def test_answer_with_the_wrong_source_counts_as_wrong():

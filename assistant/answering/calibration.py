@@ -32,6 +32,19 @@ WRONG_ANSWER_COST = 3.0
 DISMISS_COST = 1.0
 NEEDLESS_FLAG_COST = 1.0
 CHOICE_GAIN = 0.5
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What each outcome is worth when thresholds are chosen (a right decision earns 1)."""
+
+    wrong_answer: float = WRONG_ANSWER_COST  # answering what should be flagged, or citing the wrong source
+    dismiss: float = DISMISS_COST  # a real question called out of scope
+    needless_flag: float = NEEDLESS_FLAG_COST  # an answerable question flagged
+    choice: float = CHOICE_GAIN  # choices offered: + when a right entry is among them, − otherwise
+
+
+DEFAULT_OBJECTIVE = Objective()
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
 CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -80,8 +93,10 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
 
 
 def utility(rows: list[Row], c: Calibration,
-            decider: Callable[[Features, Calibration], Decision] = decide) -> tuple[float, float]:
+            decider: Callable[[Features, Calibration], Decision] = decide,
+            objective: Objective = DEFAULT_OBJECTIVE) -> tuple[float, float]:
     """(objective, accuracy) of calibration `c` on `rows` (`decider`: another decision rule to compare)."""
+    o = objective
     total, correct = 0.0, 0
     for row in rows:
         decisions = [decider(p.features, c) for p in row.parts]
@@ -90,19 +105,19 @@ def utility(rows: list[Row], c: Calibration,
         if predicted == ANSWERED:
             chosen = {p.faq if d.route == "faq" else p.chunk for d, p in zip(decisions, row.parts, strict=True)}
             right = label.status == ANSWERED and (not label.expected or chosen <= set(label.expected))
-            total += 1 if right else -WRONG_ANSWER_COST
+            total += 1 if right else -o.wrong_answer
             correct += right
         elif predicted == SUGGESTED:
             offered = {t for d, p in zip(decisions, row.parts, strict=True) for t in p.offered[:d.suggestions]}
             right = label.status == ANSWERED and bool(offered & set(label.expected))
-            total += CHOICE_GAIN if right else -CHOICE_GAIN
+            total += o.choice if right else -o.choice
         elif predicted == label.status:
             total += 1
             correct += 1
         elif predicted == OUT_OF_SCOPE:
-            total -= DISMISS_COST
+            total -= o.dismiss
         elif predicted == FLAGGED and label.status == ANSWERED:
-            total -= NEEDLESS_FLAG_COST
+            total -= o.needless_flag
         # flagged when out of scope: harmless (a person reads it), neither reward nor cost
     return total, correct / len(rows) if rows else 0.0
 
@@ -140,46 +155,51 @@ def _with_route(cal: Calibration, route: str, thresholds: RouteThresholds) -> Ca
     return replace(cal, faq=thresholds) if route == "faq" else replace(cal, chunk=thresholds)
 
 
-def _best_route(rows: list[Row], base: Calibration, route: str) -> Calibration:
-    best, best_score = base, utility(rows, base)[0]
+def _best_route(rows: list[Row], base: Calibration, route: str,
+                objective: Objective = DEFAULT_OBJECTIVE) -> Calibration:
+    best, best_score = base, utility(rows, base, objective=objective)[0]
     grid = score_grid(_relevances(rows, route))
     for rel in grid:
         for cov in COVERAGE_GRID:
             for margin in MARGIN_GRID:
                 cand = _with_route(base, route, RouteThresholds(float(rel), cov, margin))
-                score = utility(rows, cand)[0]
+                score = utility(rows, cand, objective=objective)[0]
                 if score > best_score:
                     best, best_score = cand, score
     current: RouteThresholds = getattr(best, route)
     for conf in CONFIDENCE_GRID:
         cand = _with_route(best, route, replace(current, min_confidence=conf))
-        score = utility(rows, cand)[0]
+        score = utility(rows, cand, objective=objective)[0]
         if score > best_score:
             best, best_score = cand, score
     current = getattr(best, route)
     for agree in grid[current.min_relevance > grid]:
         cand = _with_route(best, route, replace(current, min_relevance_agree=float(agree)))
-        score = utility(rows, cand)[0]
+        score = utility(rows, cand, objective=objective)[0]
         if score > best_score:
             best, best_score = cand, score
     return best
 
 
-def calibrate(rows: list[Row], start: Calibration | None = None, rounds: int = 2) -> CalibrationResult:
+def calibrate(rows: list[Row], start: Calibration | None = None, rounds: int = 2,
+              objective: Objective = DEFAULT_OBJECTIVE) -> CalibrationResult:
     """Thresholds for the decision (ranking weights are kept as in `start`)."""
     c = start or Calibration()
     all_rel = _relevances(rows, "faq") + _relevances(rows, "chunk")
     domain_grid = score_grid(all_rel, 30)
     for _ in range(rounds):
-        c = _best_route(rows, c, "faq")
-        c = _best_route(rows, c, "chunk")
-        c = max((replace(c, domain_relevance=float(d)) for d in domain_grid), key=lambda x: utility(rows, x)[0])
+        c = _best_route(rows, c, "faq", objective)
+        c = _best_route(rows, c, "chunk", objective)
+        def value(x: Calibration) -> float:
+            return utility(rows, x, objective=objective)[0]
+
+        c = max((replace(c, domain_relevance=float(d)) for d in domain_grid), key=value)
         c = max((replace(c, suggest_relevance=float(d)) for d in [*score_grid(_relevances(rows, "faq"), 30), 9.0]),
-                key=lambda x: utility(rows, x)[0])
-    objective, accuracy = utility(rows, c)
+                key=value)
+    score, accuracy = utility(rows, c, objective=objective)
     c = replace(c, notes=f"chosen by `assistant calibrate` on {len(rows)} labelled questions; "
-                         f"objective {objective:.1f}, accuracy {accuracy:.3f}")
-    return CalibrationResult(c, objective, accuracy)
+                         f"objective {score:.1f}, accuracy {accuracy:.3f}")
+    return CalibrationResult(c, score, accuracy)
 
 
 def recall_at_1(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> float:

@@ -160,12 +160,18 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(folder / file_name), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Vectors in the order of `texts`. Texts are batched longest first, as sentence-transformers does, so
+        a batch is padded to the length of similar texts, not to the longest passage among short questions."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out: list[np.ndarray] = []
-        for start in range(0, len(texts), batch_size):
-            encodings = self.tokenizer.encode_batch(texts[start : start + batch_size])
+        for start in range(0, len(order), batch_size):
+            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
-        if not out:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.concatenate(out).astype(np.float32, copy=False)
+        vectors = np.concatenate(out).astype(np.float32, copy=False)
+        restored = np.empty_like(vectors)
+        restored[order] = vectors
+        return restored
