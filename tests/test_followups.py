@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from assistant.answering.models import Answer, SourceRef
+from assistant.services import audit
 from assistant.services import followups as F
 from assistant.services.errors import ForbiddenError, InvalidError, StateError
-from assistant.services.exports import ExportFilter, export_questions
+from assistant.services.exports import ExportFilter, export_followups, export_questions
+from assistant.services.principal import BUREAU, Principal
 from assistant.services.questions import AskContext, QuestionLog
 from assistant.storage.db import Database
 from assistant.storage.models import FollowUpEvent, InmateLink, Question
@@ -146,30 +148,40 @@ def test_crisis_question_is_logged_with_alert_and_held_for_the_prison(qlog: Ques
         assert [c.id for c in F.prison_crises(s, PRISON.prison)] == [res.followup_id]
 
 
+CLI = "cli:tester"
+
+
 def test_export_csv_and_xlsx_with_filters_and_scope(qlog: QuestionLog, db: Database, full_regions):
     qlog.record(answer("出狱后医保咋整", "answered"), PRISON)
     qlog.record(answer("=HYPERLINK(\"x\") 低保", "flagged", topic="social_assistance"), PRISON)
     qlog.record(answer("翁旗的问题", "flagged", region="150426"), PRISON)
     with db.session() as s:
-        data, n = export_questions(s, ExportFilter.parse(region_code="431382"), "csv", full_regions)
+        data, n = export_questions(s, ExportFilter.parse(region_code="431382"), "csv", full_regions, CLI)
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
         assert n == 2 and rows[0][0] == "编号" and {r[4] for r in rows[1:]} == {"涟源市"}
         assert any(r[6].startswith("'=HYPERLINK") for r in rows[1:])  # formula neutralised
         _, n = export_questions(s, ExportFilter.parse(region_code="431382", topic="social_assistance"), "csv",
-                                full_regions)
+                                full_regions, CLI)
         assert n == 1
         _, n = export_questions(s, ExportFilter.parse(region_code="431382", until="2000-01-01"), "csv",
-                                full_regions)
+                                full_regions, CLI)
         assert n == 0
-        data, n = export_questions(s, ExportFilter.parse(status="flagged"), "xlsx", full_regions)
+        data, n = export_questions(s, ExportFilter.parse(status="flagged"), "xlsx", full_regions, CLI)
         from openpyxl import load_workbook
 
         sheet = load_workbook(io.BytesIO(data)).active
         assert n == 2 and sheet.max_row == 3 and sheet["G1"].value == "问题（已脱敏）"
+        bureau = Principal(7, "lianyuan", "涟源司法局", BUREAU, None, "431382")
+        export_followups(s, ExportFilter.parse(region_code="431382"), "csv", full_regions, bureau, for_bureau=True)
+    with db.session() as s:  # every export is audited by the service, in the county's view when it names one
+        county = [(e.actor, e.target, e.detail.split(",")[0]) for e in audit.events(s, scope="431382", action="export")]
+        assert county == [("lianyuan", "followups", "csv"), (CLI, "questions", "csv"), (CLI, "questions", "csv"),
+                          (CLI, "questions", "csv")]
+        assert len(audit.events(s, action="export")) == 5
     with db.session() as s, pytest.raises(InvalidError):
         ExportFilter.parse(since="2026-13-01")
     with db.session() as s, pytest.raises(InvalidError):
-        export_questions(s, ExportFilter(), "pdf", full_regions)
+        export_questions(s, ExportFilter(), "pdf", full_regions, CLI)
 
 
 def test_storage_failure_spools_and_replays_without_loss_or_duplicates(qlog: QuestionLog, db: Database,

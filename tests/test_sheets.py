@@ -20,6 +20,7 @@ from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBa
 from assistant.knowledge.regions import RegionTree
 from assistant.services.errors import InvalidError
 from assistant.services.most_asked import most_asked
+from assistant.services.principal import PRISON, Principal
 from assistant.sheets.content import (
     MISSING,
     Sheet,
@@ -367,3 +368,19 @@ def test_a_county_without_local_content_gets_national_and_provincial_entries(db,
     assert section.contact.name == "湘潭县司法局" and len(section.entries) == 10
     by_id = {f.id: f for f in kb.approved_faq}
     assert {by_id[e.faq_id].region for e in section.entries} <= {"000000", "430000"}
+
+
+def test_a_sheet_is_audited_by_the_service_whoever_asks(db, kb, regions) -> None:
+    from assistant.services import audit
+    from assistant.services.sheets import prepare_sheet
+
+    prison_user = Principal(3, "yanbei", "雁北监狱教育科", PRISON, "雁北监狱", None)
+    with db.session() as s:
+        sheet = prepare_sheet(s, prison_user, kb, regions, SheetRequest(("431382",), prison="雁北监狱"), "pdf")
+        assert sheet.sections and _ids(sheet)
+        prepare_sheet(s, "cli:script", kb, regions, SheetRequest(("431382",), prison="雁北监狱"), "docx")
+        with pytest.raises(InvalidError):
+            prepare_sheet(s, prison_user, kb, regions, SheetRequest(("431382",)), "xlsx")
+    with db.session() as s:
+        rows = [(e.actor, e.target, e.detail.split()[0]) for e in audit.events(s, scope="雁北监狱", action="sheet")]
+    assert rows == [("cli:script", "431382", "docx"), ("yanbei", "431382", "pdf")]

@@ -144,15 +144,16 @@ def log_export(
     until: Annotated[str | None, typer.Option(help="截止日期 YYYY-MM-DD（含）")] = None,
     topic: Annotated[str | None, typer.Option(help="主题")] = None,
     status: Annotated[Status | None, typer.Option(help="结果")] = None,
+    by: Actor = "",
 ) -> None:
-    """Export the question log as CSV or XLSX (by the file's extension)."""
+    """Export the question log as CSV or XLSX (by the file's extension); the export is audited."""
     from assistant.services.exports import ExportFilter, export_questions
 
     def run(rt, s):
         code = region_code(rt, county) if county else None
         flt = ExportFilter.parse(region_code=code, prison=prison, since=since, until=until, topic=topic,
                                  status=status.value if status else None)
-        data, count = export_questions(s, flt, out.suffix.lstrip(".").lower(), rt.regions)
+        data, count = export_questions(s, flt, out.suffix.lstrip(".").lower(), rt.regions, cli_actor(by))
         out.write_bytes(data)
         typer.echo(f"已导出 {count} 条 → {out}")
     service(run)

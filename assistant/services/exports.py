@@ -11,9 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.knowledge.regions import RegionTree
-from assistant.services.errors import InvalidError
+from assistant.services import audit
+from assistant.services.audit import Actor
+from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.followups import STATE_NAMES
 from assistant.services.periods import day_after, day_start, parse_period
+from assistant.services.principal import ADMIN, BUREAU, Principal
 from assistant.storage.models import FollowUp, Question
 
 FORMATS = ("csv", "xlsx")
@@ -113,9 +116,33 @@ def _encode(header: list[str], rows: list[list[str]], fmt: str, title: str, hide
     return out.getvalue()
 
 
-def export_questions(s: Session, f: ExportFilter, fmt: str, regions: RegionTree,
+def export_scope(who: Principal, county: str | None, prison: str | None) -> tuple[str | None, str | None]:
+    """(region_code, prison) a signed-in user's export is limited to; a bureau or prison user cannot widen or
+    move it."""
+    if who.role == ADMIN:
+        return county or None, prison or None
+    if who.role == BUREAU:
+        if county and county != who.region_code:
+            raise ForbiddenError("只能导出本县（区）的数据")
+        return who.region_code, None
+    if prison and prison != who.prison:
+        raise ForbiddenError("只能导出本监狱的数据")
+    return None, who.prison
+
+
+def _audit(s: Session, actor: Actor, kind: str, fmt: str, f: ExportFilter, count: int) -> None:
+    """Every export is audited with what it contained (whoever asked for it: portal or command line)."""
+    def day(value: datetime | None) -> str:
+        return f"{value:%Y-%m-%d}" if value else ""
+
+    detail = (f"{fmt}, {count} rows, from={day(f.since)} before={day(f.until)} topic={f.topic} status={f.status} "
+              f"county={f.region_code} prison={f.prison}")
+    audit.record(s, actor, "export", kind, detail, scope=audit.scope_of(actor, f.region_code or f.prison))
+
+
+def export_questions(s: Session, f: ExportFilter, fmt: str, regions: RegionTree, actor: Actor,
                      for_bureau: bool = False) -> tuple[bytes, int]:
-    """The log rows matching `f` as CSV (UTF-8 with BOM, for Excel) or XLSX bytes, and their count.
+    """The log rows matching `f` as CSV (UTF-8 with BOM, for Excel) or XLSX bytes, and their count; audited.
 
     Bureau copies leave out where the asker is held (prison, kiosk), as the bureau views do.
     """
@@ -125,18 +152,20 @@ def export_questions(s: Session, f: ExportFilter, fmt: str, regions: RegionTree,
     rows = _question_rows(s, f, regions)
     if for_bureau:  # crises belong to the prison
         rows = [row for row in rows if row[HEADER.index("危机提醒")] != "是"]
+    _audit(s, actor, "questions", fmt, f, len(rows))
     return _encode(HEADER, rows, fmt, "问题记录", PRISON_COLUMNS if for_bureau else set()), len(rows)
 
 
-def export_followups(s: Session, f: ExportFilter, fmt: str, regions: RegionTree,
+def export_followups(s: Session, f: ExportFilter, fmt: str, regions: RegionTree, actor: Actor,
                      for_bureau: bool = False) -> tuple[bytes, int]:
-    """Follow-ups matching `f` (status filters the follow-up state) in the same formats."""
+    """Follow-ups matching `f` (status filters the follow-up state) in the same formats; audited."""
     _check_format(fmt)
     if f.status and f.status not in STATE_NAMES:
         raise InvalidError(f"跟进状态应为 {'/'.join(STATE_NAMES)}：{f.status!r}")
     rows = _followup_rows(s, f, regions)
     if for_bureau:  # crises belong to the prison
         rows = [row for row in rows if row[FOLLOWUP_HEADER.index("原因")] != REASON_NAMES["crisis"]]
+    _audit(s, actor, "followups", fmt, f, len(rows))
     return _encode(FOLLOWUP_HEADER, rows, fmt, "跟进事项", PRISON_COLUMNS if for_bureau else set()), len(rows)
 
 

@@ -11,26 +11,12 @@ from fastapi.responses import Response
 from assistant.api.deps import CurrentUser, State
 from assistant.api.downloads import attachment
 from assistant.api.templating import render
-from assistant.services import audit, users
-from assistant.services.errors import ForbiddenError
-from assistant.services.exports import STATUS_NAMES, ExportFilter, export_followups, export_questions
+from assistant.services import users
+from assistant.services.exports import STATUS_NAMES, ExportFilter, export_followups, export_questions, export_scope
 
 router = APIRouter(prefix="/portal/exports", include_in_schema=False)
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def scope_of(who: users.Principal, county: str | None, prison: str | None) -> tuple[str | None, str | None]:
-    """(region_code, prison) the export is limited to; a bureau or prison user cannot widen or move it."""
-    if who.role == users.ADMIN:
-        return county or None, prison or None
-    if who.role == users.BUREAU:
-        if county and county != who.region_code:
-            raise ForbiddenError("只能导出本县（区）的数据")
-        return who.region_code, None
-    if prison and prison != who.prison:
-        raise ForbiddenError("只能导出本监狱的数据")
-    return None, who.prison
 
 
 @router.get("")
@@ -51,14 +37,12 @@ def download(state: State, who: CurrentUser,
              status: Annotated[str | None, Query(max_length=20)] = None,
              county: Annotated[str | None, Query(max_length=6)] = None,
              prison: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-    region_code, prison_scope = scope_of(who, county, prison)
+    region_code, prison_scope = export_scope(who, county, prison)
     flt = ExportFilter.parse(since=since, until=until, status=status, topic=topic or None, region_code=region_code,
                              prison=prison_scope)
     runtime = state.runtime
     export = export_questions if kind == "questions" else export_followups
     with runtime.database.session() as s:
-        data, count = export(s, flt, format, runtime.regions, for_bureau=who.role == users.BUREAU)
-        audit.record(s, who, "export", kind, f"{format}, {count} rows, since={since} until={until} topic={topic} "
-                                            f"status={status} county={region_code} prison={prison_scope}")
+        data, _count = export(s, flt, format, runtime.regions, who, for_bureau=who.role == users.BUREAU)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return attachment(data, MEDIA[format], f"bangjiao-{kind}-{stamp}.{format}")

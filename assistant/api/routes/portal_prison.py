@@ -13,7 +13,7 @@ from assistant.api.downloads import attachment
 from assistant.api.errors import portal_error
 from assistant.api.templating import render
 from assistant.knowledge.models import NATIONAL_CODE
-from assistant.services import audit, followups, kiosks
+from assistant.services import followups, kiosks
 from assistant.services.exports import STATUS_NAMES
 from assistant.services.periods import parse_period
 from assistant.services.questions import prison_questions
@@ -71,15 +71,15 @@ def sheet_download(request: Request, state: State, who: PrisonUser, county: Anno
                    own_prison: Annotated[str | None, Query(max_length=5)] = None,
                    format: Annotated[str, Query(pattern="^(pdf|docx)$")] = "pdf") -> Response:
     """The sheet as PDF or DOCX; counts only this prison's questions unless `own_prison` is unticked."""
-    from assistant.sheets.content import SheetRequest, build_sheet
+    from assistant.services.sheets import prepare_sheet
+    from assistant.sheets.content import SheetRequest
 
     runtime = state.runtime
     codes = [c for c in county or [] if c.strip()][:30]  # the "other county" box may be left empty
     req = SheetRequest.parse(region_codes=codes, topics=list(topic or [])[:30], since=since, until=until,
                              prison=who.prison if own_prison else None, limit=limit)
     with runtime.database.session() as s:
-        sheet = build_sheet(s, runtime.kb, runtime.regions, req)
-        audit.record(s, who, "sheet", ",".join(req.region_codes), f"{format} topics={','.join(req.topics)}")
+        sheet = prepare_sheet(s, who, runtime.kb, runtime.regions, req, format)
     if format == "pdf":
         from assistant.sheets.pdf_render import FontMissingError, render_pdf
 
