@@ -51,18 +51,18 @@ class Settings(BaseSettings):
     )
 
     encoder: Literal["int8", "float32"] = Field(
-        default="float32",
-        description="float32: the sentence-transformers model through PyTorch (the decision thresholds in "
-                    "calibration.json were fitted on it); int8: the model's dynamically quantized ONNX export "
-                    "through onnxruntime (exported once into the data dir; ~4× faster per query, cosine ≥ 0.99, "
-                    "but 3 more wrong answers in 377 before recalibration, docs/BENCHMARKS.md). Switching "
-                    "rebuilds the index",
+        default="int8",
+        description="int8 (default): the model's dynamically quantized ONNX export through onnxruntime (exported "
+                    "once into the data dir beside the model; ~4× faster per query than float32, vectors cosine "
+                    "≥ 0.99 to it, no PyTorch at query time; the thresholds in calibration.json were fitted on "
+                    "it); float32: the sentence-transformers model through PyTorch (fit its own thresholds with "
+                    "`assistant calibrate`, docs/BENCHMARKS.md). Switching rebuilds the index",
     )
     adapt_encoder: bool = Field(
         default=False,
         description="adapt the default model to the knowledge base's own wordings (contrastive fine-tuning on "
                     "CPU, a few minutes once, cached in the data dir; `assistant index build` re-adapts after "
-                    "knowledge changes). The thresholds in calibration.json were fitted on the adapted model",
+                    "knowledge changes). Off by default: it lost on the calibration set (docs/BENCHMARKS.md)",
     )
     server_torch_threads: int | None = Field(
         default=1, ge=1, le=64,
