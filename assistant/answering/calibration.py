@@ -92,33 +92,42 @@ def collect(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> 
     return rows
 
 
+RIGHT, WRONG, CHOICE_RIGHT, CHOICE_WRONG = "right", "wrong", "choice_right", "choice_wrong"
+AGREES, DISMISSED, NEEDLESS_FLAG, HARMLESS = "agrees", "dismissed", "needless_flag", "harmless"
+
+
+def outcome(row: Row, c: Calibration, decider: Callable[[Features, Calibration], Decision] = decide) -> str:
+    """What the decision does with one labelled question: answers it right or wrong, offers choices with or
+    without a right entry, agrees with a flag or out-of-scope label, dismisses it, flags it needlessly, or flags
+    an off-topic question (harmless: a person reads it)."""
+    decisions = [decider(p.features, c) for p in row.parts]
+    predicted = overall_status([d.status for d in decisions])
+    label = row.label
+    if predicted == ANSWERED:
+        chosen = {p.faq if d.route == "faq" else p.chunk for d, p in zip(decisions, row.parts, strict=True)}
+        return RIGHT if label.status == ANSWERED and (not label.expected or chosen <= set(label.expected)) else WRONG
+    if predicted == SUGGESTED:
+        offered = {t for d, p in zip(decisions, row.parts, strict=True) for t in p.offered[:d.suggestions]}
+        return CHOICE_RIGHT if label.status == ANSWERED and bool(offered & set(label.expected)) else CHOICE_WRONG
+    if predicted == label.status:
+        return AGREES
+    if predicted == OUT_OF_SCOPE:
+        return DISMISSED
+    return NEEDLESS_FLAG if predicted == FLAGGED and label.status == ANSWERED else HARMLESS
+
+
 def utility(rows: list[Row], c: Calibration,
             decider: Callable[[Features, Calibration], Decision] = decide,
             objective: Objective = DEFAULT_OBJECTIVE) -> tuple[float, float]:
     """(objective, accuracy) of calibration `c` on `rows` (`decider`: another decision rule to compare)."""
     o = objective
+    points = {RIGHT: 1.0, WRONG: -o.wrong_answer, CHOICE_RIGHT: o.choice, CHOICE_WRONG: -o.choice, AGREES: 1.0,
+              DISMISSED: -o.dismiss, NEEDLESS_FLAG: -o.needless_flag, HARMLESS: 0.0}
     total, correct = 0.0, 0
     for row in rows:
-        decisions = [decider(p.features, c) for p in row.parts]
-        predicted = overall_status([d.status for d in decisions])
-        label = row.label
-        if predicted == ANSWERED:
-            chosen = {p.faq if d.route == "faq" else p.chunk for d, p in zip(decisions, row.parts, strict=True)}
-            right = label.status == ANSWERED and (not label.expected or chosen <= set(label.expected))
-            total += 1 if right else -o.wrong_answer
-            correct += right
-        elif predicted == SUGGESTED:
-            offered = {t for d, p in zip(decisions, row.parts, strict=True) for t in p.offered[:d.suggestions]}
-            right = label.status == ANSWERED and bool(offered & set(label.expected))
-            total += o.choice if right else -o.choice
-        elif predicted == label.status:
-            total += 1
-            correct += 1
-        elif predicted == OUT_OF_SCOPE:
-            total -= o.dismiss
-        elif predicted == FLAGGED and label.status == ANSWERED:
-            total -= o.needless_flag
-        # flagged when out of scope: harmless (a person reads it), neither reward nor cost
+        result = outcome(row, c, decider)
+        total += points[result]
+        correct += result in (RIGHT, AGREES)
     return total, correct / len(rows) if rows else 0.0
 
 

@@ -17,35 +17,28 @@ from collections import Counter
 
 from common import CALIBRATION, emit, labels, runtime
 
-from assistant.answering.calibration import Objective, Row, calibrate, collect, encoded_once
-from assistant.answering.decision import Calibration, decide
-from assistant.answering.models import ANSWERED, SUGGESTED
-from assistant.answering.pipeline import overall_status
-
-
-def outcome(row: Row, c: Calibration) -> str:
-    """right / wrong / choice_right / choice_wrong / flag_ok / flag_needless / other for one question."""
-    decisions = [decide(p.features, c) for p in row.parts]
-    predicted = overall_status([d.status for d in decisions])
-    label = row.label
-    if predicted == ANSWERED:
-        chosen = {p.faq if d.route == "faq" else p.chunk for d, p in zip(decisions, row.parts, strict=True)}
-        right = label.status == ANSWERED and (not label.expected or chosen <= set(label.expected))
-        return "right" if right else "wrong"
-    if predicted == SUGGESTED:
-        offered = {t for d, p in zip(decisions, row.parts, strict=True) for t in p.offered[:d.suggestions]}
-        right = label.status == ANSWERED and bool(offered & set(label.expected))
-        return "choice_right" if right else "choice_wrong"
-    if label.status == ANSWERED:
-        return "needless"
-    return "ok" if predicted == label.status else "other"
+from assistant.answering.calibration import (
+    CHOICE_RIGHT,
+    CHOICE_WRONG,
+    DISMISSED,
+    NEEDLESS_FLAG,
+    RIGHT,
+    WRONG,
+    Objective,
+    calibrate,
+    collect,
+    encoded_once,
+    outcome,
+)
+from assistant.answering.models import ANSWERED
 
 
 def figures(counts: Counter, answerable: int, total: int) -> dict:
-    return {"answered_right": round(counts["right"] / answerable, 3),
-            "right_or_choice": round((counts["right"] + counts["choice_right"]) / answerable, 3),
-            "wrong": counts["wrong"], "wrong_share": round(counts["wrong"] / total, 3),
-            "choices_without_right_entry": counts["choice_wrong"], "needless_flags": counts["needless"]}
+    return {"answered_right": round(counts[RIGHT] / answerable, 3),
+            "right_or_choice": round((counts[RIGHT] + counts[CHOICE_RIGHT]) / answerable, 3),
+            "wrong": counts[WRONG], "wrong_share": round(counts[WRONG] / total, 3),
+            "choices_without_right_entry": counts[CHOICE_WRONG],
+            "needless_flags_or_dismissed": counts[NEEDLESS_FLAG] + counts[DISMISSED]}
 
 
 def main() -> None:
