@@ -6,64 +6,66 @@ import pytest
 from helpers import KNOWLEDGE, knowledge_of
 
 from assistant.dialogue.resolve import Context, core_of, next_context, resolve
-from assistant.dialogue.slots import expand_coordination, extract, inherit
+from assistant.dialogue.slots import Vocabulary, expand_coordination, extract, inherit
 from assistant.text.conditions import ConditionDetector, missing_conditions
 
 
 @pytest.fixture(scope="module")
-def conditions() -> ConditionDetector:
-    return ConditionDetector(knowledge_of(KNOWLEDGE).lexicon.conditions)
+def vocab() -> Vocabulary:
+    """The real lexicon's slot words and conditions."""
+    lexicon = knowledge_of(KNOWLEDGE).lexicon
+    return Vocabulary.of(lexicon.slots, ConditionDetector(lexicon.conditions))
 
 
-def converse(turns: list[str], conditions: ConditionDetector) -> list[tuple[str, bool]]:
+def converse(turns: list[str], vocab: Vocabulary) -> list[tuple[str, bool]]:
     """(resolved question, needs context) for each turn of one conversation."""
     ctx, out = Context(), []
     for turn in turns:
-        res = resolve(turn, extract(turn, conditions), ctx)
+        res = resolve(turn, extract(turn, vocab), ctx)
         out.append((res.question, res.needs_context))
         if not res.needs_context:
-            ctx = next_context(ctx, res.question, extract(res.question, conditions))
+            ctx = next_context(ctx, res.question, extract(res.question, vocab))
     return out
 
 
-def test_a_new_person_takes_the_earlier_question(conditions):
-    out = converse(["我娃以后能当兵不", "那我女儿呢？"], conditions)
+def test_a_new_person_takes_the_earlier_question(vocab):
+    out = converse(["我娃以后能当兵不", "那我女儿呢？"], vocab)
     assert out[1] == ("我女儿以后能当兵不", False)
 
 
-def test_a_new_activity_replaces_the_old_one_and_keeps_the_person(conditions):
-    out = converse(["我娃以后能当兵不", "那我女儿呢？", "那考公务员呢"], conditions)
+def test_a_new_activity_replaces_the_old_one_and_keeps_the_person(vocab):
+    out = converse(["我娃以后能当兵不", "那我女儿呢？", "那考公务员呢"], vocab)
     assert out[2][0] == "我女儿以后能考公务员不"
 
 
-def test_procedural_follow_ups_refer_to_the_earlier_subject(conditions):
-    out = converse(["出去后医保咋整", "去哪里办？", "交不起钱怎么办"], conditions)
+def test_procedural_follow_ups_refer_to_the_earlier_subject(vocab):
+    out = converse(["出去后医保咋整", "去哪里办？", "交不起钱怎么办"], vocab)
     assert out[1][0] == "医保去哪里办"
     assert out[2][0] == "医保交不起钱怎么办"
 
 
-def test_a_new_condition_replaces_the_old_condition(conditions):
-    out = converse(["醉驾出来多久能考驾照", "那撞了人跑了的呢"], conditions)
+def test_a_new_condition_replaces_the_old_condition(vocab):
+    out = converse(["醉驾出来多久能考驾照", "那撞了人跑了的呢"], vocab)
     assert "撞了人跑了" in out[1][0] and "醉驾" not in out[1][0] and "驾照" in out[1][0]
 
 
-def test_a_complete_question_on_a_new_subject_drops_the_old_context(conditions):
-    out = converse(["我娃以后能当兵不", "低保怎么申请"], conditions)
+def test_a_complete_question_on_a_new_subject_drops_the_old_context(vocab):
+    out = converse(["我娃以后能当兵不", "低保怎么申请"], vocab)
     assert out[1] == ("低保怎么申请", False)
 
 
-def test_an_ellipsis_with_nothing_before_it_needs_context(conditions):
-    assert converse(["那我儿子呢？"], conditions)[0][1] is True
-    assert converse(["去哪里办？"], conditions)[0][1] is True
-    assert converse(["那当兵呢？"], conditions)[0][1] is True  # whose? an ellipsis always refers back
+def test_an_ellipsis_with_nothing_before_it_needs_context(vocab):
+    assert converse(["那我儿子呢？"], vocab)[0][1] is True
+    assert converse(["去哪里办？"], vocab)[0][1] is True
+    assert converse(["那当兵呢？"], vocab)[0][1] is True  # whose? an ellipsis always refers back
     # a complete first question never needs context, even in words the slot tables do not know
-    assert converse(["出去以后医保怎么办"], conditions)[0][1] is False
-    assert converse(["出去了想进厂 哪里能打听到招工的信儿"], conditions)[0][1] is False
-    assert converse(["今天天气怎么样"], conditions)[0][1] is False
+    assert converse(["出去以后医保怎么办"], vocab)[0][1] is False
+    assert converse(["出去了想进厂 哪里能打听到招工的信儿"], vocab)[0][1] is False
+    assert converse(["今天天气怎么样"], vocab)[0][1] is False
 
 
-def test_a_relative_asked_about_after_a_question_about_oneself(conditions):
-    out = converse(["坐过牢能当兵不", "那我儿子呢"], conditions)
+def test_a_relative_asked_about_after_a_question_about_oneself(vocab):
+    out = converse(["坐过牢能当兵不", "那我儿子呢"], vocab)
     assert "儿子" in out[1][0] and "当兵" in out[1][0] and "家里人坐过牢" in out[1][0]
 
 
@@ -72,22 +74,23 @@ def test_core_of_strips_lead_in_and_tail():
     assert core_of("要是当医生呢") == "当医生"
 
 
-def test_coordinated_things_become_one_question_each():
-    assert expand_coordination("会不会影响子女入党、就业") == ["会不会影响子女入党", "会不会影响子女就业"]
-    assert expand_coordination("出去后医保怎么办") == ["出去后医保怎么办"]
+def test_coordinated_things_become_one_question_each(vocab):
+    assert expand_coordination("会不会影响子女入党、就业", vocab) == ["会不会影响子女入党", "会不会影响子女就业"]
+    assert expand_coordination("出去后医保怎么办", vocab) == ["出去后医保怎么办"]
 
 
-def test_parts_inherit_after_release_and_the_person_before_them(conditions):
+def test_parts_inherit_after_release_and_the_person_before_them(vocab):
     whole_after_release = True
-    prev = extract("我娃以后能当兵不", conditions)
+    prev = extract("我娃以后能当兵不", vocab)
     part = "能考公务员吗"
-    assert inherit(part, extract(part, conditions), whole_after_release, prev) == "出去后娃能考公务员吗"
+    assert inherit(part, extract(part, vocab), whole_after_release, prev) == "出去后娃能考公务员吗"
     # a part that says who and when itself keeps its own words
     own = "我出去后怎么找工作"
-    assert inherit(own, extract(own, conditions), whole_after_release, prev) == own
+    assert inherit(own, extract(own, vocab), whole_after_release, prev) == own
 
 
-def test_conditions_found_in_colloquial_words(conditions):
+def test_conditions_found_in_colloquial_words(vocab):
+    conditions = vocab.conditions
     assert "醉驾" in conditions.find("喝了酒开车被抓了")
     assert "肇事逃逸" in conditions.find("撞了人跑了")
     assert "未成年" in conditions.find("十几岁的时候犯的事")
@@ -96,31 +99,31 @@ def test_conditions_found_in_colloquial_words(conditions):
     assert missing_conditions(frozenset({"醉驾"}), frozenset({"醉驾"})) == frozenset()
 
 
-def test_short_procedural_follow_ups_in_colloquial_words(conditions):
-    out = converse(["释放证明弄丢了 补办得找谁", "到哪补"], conditions)
+def test_short_procedural_follow_ups_in_colloquial_words(vocab):
+    out = converse(["释放证明弄丢了 补办得找谁", "到哪补"], vocab)
     assert out[1] == ("释放证明到哪补", False)
-    out = converse(["想领失业金", "咋审"], conditions)
+    out = converse(["想领失业金", "咋审"], vocab)
     assert out[1][0] == "失业金咋审"
-    out = converse(["判了缓刑要去社矫", "这期间能出省不"], conditions)
+    out = converse(["判了缓刑要去社矫", "这期间能出省不"], vocab)
     assert out[1][0] == "社矫这期间能出省不"
-    out = converse(["丢了判决书", "批下来要多少天"], conditions)
+    out = converse(["丢了判决书", "批下来要多少天"], vocab)
     assert out[1][0] == "判决书批下来要多少天"
 
 
-def test_a_new_job_in_colloquial_words_replaces_the_old_one(conditions):
-    out = converse(["有前科能当会计不", "那开个体店呢"], conditions)
+def test_a_new_job_in_colloquial_words_replaces_the_old_one(vocab):
+    out = converse(["有前科能当会计不", "那开个体店呢"], vocab)
     assert out[1][0] == "有前科能开个体店不"
-    out = converse(["有前科能当会计不", "当导游呢"], conditions)
+    out = converse(["有前科能当会计不", "当导游呢"], vocab)
     assert out[1][0] == "有前科能当导游不"
 
 
-def test_every_job_with_its_own_faq_entry_can_be_switched_to(conditions):
-    out = converse(["坐过牢能当老师不", "进事业单位呢", "那当村主任呢"], conditions)
+def test_every_job_with_its_own_faq_entry_can_be_switched_to(vocab):
+    out = converse(["坐过牢能当老师不", "进事业单位呢", "那当村主任呢"], vocab)
     assert out[1][0] == "坐过牢能进事业单位不"
     assert out[2][0] == "坐过牢能当村主任不"
 
 
-def test_having_taken_drugs_is_a_condition_in_any_tense(conditions):
-    assert "吸毒" in extract("以前吸过毒 驾照还能考不", conditions).conditions
-    out = converse(["醉驾出来多久能考驾照", "那沾过毒的呢"], conditions)
+def test_having_taken_drugs_is_a_condition_in_any_tense(vocab):
+    assert "吸毒" in extract("以前吸过毒 驾照还能考不", vocab).conditions
+    out = converse(["醉驾出来多久能考驾照", "那沾过毒的呢"], vocab)
     assert "醉驾" not in out[1][0] and "沾过毒" in out[1][0]

@@ -14,7 +14,6 @@ from assistant.dialogue.slots import Slots
 
 _LEAD = re.compile(r"^(那么|那要是|那如果|那|要是|如果|假如|换成|还有|再问一下|还想问)[，,]?")
 _TAIL = re.compile(r"(的)?(呢|咧|嘞)?[？?！!。，, ]*$")
-_FAMILY = frozenset({"son", "daughter", "child", "spouse", "parents", "sibling"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def _who_switch(base: str, prev: Slots, new: Slots) -> str:
     if prev.who_word and prev.who != "self" and new.who != "self":
         return base.replace(prev.who_word, new.who_word or "", 1)
     thing = prev.activity_word or prev.subject or ""
-    if new.who in _FAMILY:  # the asker served the sentence; now asking about a relative
+    if new.who != "self":  # the asker served the sentence; now asking about a relative
         return f"家里人坐过牢，{new.who_word}{'能' + thing + '吗' if prev.activity_word else '的' + thing + '受影响吗'}"
     return f"坐过牢的人自己能{thing}吗" if prev.activity_word else f"坐过牢的人自己{thing}怎么办"
 
