@@ -139,7 +139,7 @@ def test_slot_tables_load_from_the_lexicon_with_the_naming_form_first():
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("people: [我, 你\n", "YAML 格式错误"),
-    ("- 我\n- 你\n", "应是含 people、activities、subjects"),
+    ("- 我\n- 你\n", "应是含 people、activities、subjects、procedures"),
     ("people:\n  self: [我]\njobs:\n  army: [当兵]\n", "未知的表 'jobs'"),
     ("activities: [当兵, 参军]\n", "activities 应是"),
     ("activities:\n  army: 当兵\n", "每组必须是非空的说法"),

@@ -1,8 +1,10 @@
 """Resolve a follow-up ("那我女儿呢？", "去哪里办？") or a part of a compound question against what came before.
 
 Deterministic and slot-based (no language model, no invented text): the resolved question is the earlier
-question with the one slot the follow-up changes put in, or the earlier subject with the follow-up's
-procedural question. A complete question on a new subject drops the old context.
+question with the one slot the follow-up changes put in (a person, an activity or job, a subject, a condition —
+named as the lexicon's slot tables name them), or the earlier subject with the follow-up's procedural question.
+A new condition replaces the old one instead of being added beside it. A complete question on a new subject
+drops the old context.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from assistant.dialogue.slots import Slots
 
 _LEAD = re.compile(r"^(那么|那要是|那如果|那|要是|如果|假如|换成|还有|再问一下|还想问)[，,]?")
 _TAIL = re.compile(r"(的)?(呢|咧|嘞)?[？?！!。，, ]*$")
+# a time word a condition phrase may end with, which the earlier question may have kept after its old condition
+_WHEN = re.compile(r"(期间|的时候|时候|以后|之后|后)$")
+_WHEN_NEXT = re.compile(r"(期间|的时候|时候|以后|之后|后)")
+_CLAUSE = re.compile(r"[，,；; ]")
 
 
 @dataclass(frozen=True)
@@ -47,13 +53,107 @@ def depends_on_context(slots: Slots) -> bool:
     return slots.elliptical or (slots.procedural and not (slots.activity or slots.subject))
 
 
+def _activity(slots: Slots) -> str:
+    """The activity as a resolved question names it."""
+    return slots.activity_name or slots.activity_word or ""
+
+
 def _who_switch(base: str, prev: Slots, new: Slots) -> str:
+    name = new.who_name or new.who_word or ""
     if prev.who_word and prev.who != "self" and new.who != "self":
-        return base.replace(prev.who_word, new.who_word or "", 1)
-    thing = prev.activity_word or prev.subject or ""
+        return base.replace(prev.who_word, name, 1)
     if new.who != "self":  # the asker served the sentence; now asking about a relative
-        return f"家里人坐过牢，{new.who_word}{'能' + thing + '吗' if prev.activity_word else '的' + thing + '受影响吗'}"
-    return f"坐过牢的人自己能{thing}吗" if prev.activity_word else f"坐过牢的人自己{thing}怎么办"
+        if prev.activity:
+            return f"家里人坐过牢，{name}能{_activity(prev)}吗"
+        return f"家里人坐过牢，{name}的{prev.subject_name or prev.subject or ''}受影响吗"
+    if prev.activity:
+        return f"我本人有犯罪记录，自己还能{_activity(prev)}吗"
+    return f"坐过牢的人自己{prev.subject_name or prev.subject or ''}怎么办"
+
+
+def _spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where the words occur in the text (each after the previous one's start), overlapping ones merged."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for w in words:
+        i = text.find(w, pos)
+        if i < 0:
+            i = text.find(w)
+        if i < 0:
+            continue
+        spans.append((i, i + len(w)))
+        pos = i
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def replace_condition(question: str, prev: Slots, phrase: str) -> str:
+    """The earlier question with its condition replaced by `phrase` (never the new condition beside the old one).
+
+    A clause that holds the old condition ("喝酒开车被判了") gives way to the phrase when another clause carries
+    what is asked about; otherwise the old condition words are replaced where they stand (all of them:
+    "撞了人跑了" matches two conditions). With no old condition the phrase goes in front."""
+    spans = _spans(question, prev.condition_words)
+    if not spans:
+        return f"{phrase}，{question}"
+    clauses = _CLAUSE.split(question)
+    if len(clauses) > 1:
+        start = 0
+        for i, clause in enumerate(clauses):
+            end = start + len(clause)
+            holds_condition = any(start <= s < end for s, _ in spans)
+            others = [c for j, c in enumerate(clauses) if j != i]
+            if (holds_condition and any(t in c for c in others for t in prev.things)
+                    and all(s >= start and e <= end for s, e in spans)):
+                return "，".join([phrase if j == i else c for j, c in enumerate(clauses)])
+            start = end + 1
+    out, shift = question, 0
+    for n, (s, e) in enumerate(spans):
+        s, e = s + shift, e + shift
+        new = phrase if n == 0 else ""
+        if n == 0 and _WHEN.search(phrase) and (m := _WHEN_NEXT.match(out, e)):
+            e = m.end()  # 剥夺政治权利期间 + 期间能迁户口吗: one 期间
+        out = out[:s] + new + out[e:]
+        shift += len(new) - (e - s)
+    return out
+
+
+def _procedural_thing(question: str, prev: Slots) -> str:
+    """What a procedural follow-up ("去哪办？") is about: the earlier subject (with the state the earlier question
+    put it in right after naming it: "身份证过期了"), else the earlier activity."""
+    if prev.subject and (i := question.find(prev.subject)) >= 0:
+        after, name = i + len(prev.subject), prev.subject_name or prev.subject
+        for s, e in _spans(question, prev.condition_words):
+            if after <= s <= after + 4:
+                return name + question[s:e] + ("了" if question[e:e + 1] == "了" else "")
+        return name
+    return _activity(prev)
+
+
+def _procedure(core: str, slots: Slots) -> str:
+    """A procedural follow-up worded as the lexicon words what it asks ("到哪里申请" → "去哪里申请")."""
+    if slots.procedure_word and slots.procedure_name:
+        return core.replace(slots.procedure_word, slots.procedure_name, 1)
+    return core
+
+
+def _named_people(question: str, prev: Slots) -> str:
+    """The earlier question with its person named as the lexicon names them ("我家伢子" → "我家孩子")."""
+    if prev.who != "self" and prev.who_word and prev.who_name and prev.who_word != prev.who_name:
+        return question.replace(prev.who_word, prev.who_name, 1)
+    return question
+
+
+def _new_activity(core: str, slots: Slots) -> str:
+    """The new activity: the follow-up's own words from its name on when they hold the name ("开公司当法人"),
+    else its name ("当大夫" → "当医生")."""
+    name = _activity(slots)
+    return core[core.index(name):] if name and name in core and len(core) <= 10 else name
 
 
 def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
@@ -66,27 +166,33 @@ def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
         return Resolution(text, False, False)  # a complete question: a new subject drops the old context
     prev, out, core = ctx.slots, ctx.question, core_of(text)
     changed = False
+    condition_words = "".join(slots.condition_words)
+    subject_is_condition = slots.subject is not None and slots.subject in condition_words  # 缓刑社区矫正
     if slots.who and slots.who != prev.who:
         out, changed = _who_switch(out, prev, slots), True
     if slots.activity and slots.activity != prev.activity:
         old = prev.activity_word or prev.subject
-        out = out.replace(old, slots.activity_word or "", 1) if old and old in out else f"{out}，{core}"
+        out = out.replace(old, _new_activity(core, slots), 1) if old and old in out else f"{out}，{core}"
         changed = True
-    elif slots.subject and slots.subject != prev.subject and not slots.procedural:
+    elif (slots.subject and (slots.subject_name or slots.subject) != (prev.subject_name or prev.subject)
+          and not slots.procedural and not subject_is_condition):
         old = prev.subject or prev.activity_word
-        out = out.replace(old, slots.subject, 1) if old and old in out else f"{slots.subject}{core}"
+        new = slots.subject_name or slots.subject
+        out = out.replace(old, new, 1) if old and old in out else f"{new}{core}"
         changed = True
     if slots.conditions and slots.conditions != prev.conditions:
-        phrase = core if not (slots.activity or slots.subject) else "".join(slots.condition_words)
-        old = prev.condition_words[0] if prev.condition_words else None
-        out = out.replace(old, phrase, 1) if old and old in out else f"{phrase}，{out}"
-        changed = True
+        phrase = core if not (slots.activity or slots.subject) or subject_is_condition else condition_words
+        out, changed = replace_condition(out, prev, phrase), True
+    elif slots.after_release and prev.conditions and not (slots.activity or slots.subject or slots.procedural):
+        out, changed = replace_condition(out, prev, core), True  # 假释期间能出国吗 → 那刑满释放以后呢
     if slots.procedural and not (slots.activity or slots.subject):
-        thing = prev.activity_word or prev.subject or ""
-        out = f"{thing}{core}" if thing else f"{out}，{core}"
+        thing, asked = _procedural_thing(ctx.question, prev), _procedure(core, slots)
+        out = f"{thing}{asked}" if thing else f"{out}，{asked}"
         changed = True
     if not changed:
         out = f"{out}，{core}" if core else out
+    if not (slots.who and slots.who != prev.who):
+        out = _named_people(out, prev)
     return Resolution(out, True, False)
 
 

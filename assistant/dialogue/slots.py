@@ -13,7 +13,7 @@ from assistant.knowledge.models import SlotTables
 from assistant.text.conditions import ConditionDetector
 
 _PROCEDURAL = re.compile(
-    r"^(那|那么|那要|还有|然后|再)?(去|到)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门)"
+    r"^(那|那么|那要|还有|然后|再)?(去|到|上|找)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门)"
     r"(办|申请|交|报|找|问|登记|弄|补|开|领|查|续|拿)"
     r"|(怎么|咋|如何)(审|批|查|领|补|续|开证明)|(批|审|办)(下来|好)|(能|可以)?领(钱|多少)"
     r"|^(这|那)?(期间|段时间|几年)"
@@ -40,6 +40,8 @@ class Vocabulary:
     activities: dict[str, re.Pattern[str]]
     subjects: re.Pattern[str] | None
     coordinated: re.Pattern[str] | None
+    things: re.Pattern[str] | None  # any activity or subject word
+    procedures: dict[str, re.Pattern[str]]
 
     @classmethod
     def of(cls, tables: SlotTables, conditions: ConditionDetector) -> Vocabulary:
@@ -49,7 +51,9 @@ class Vocabulary:
         return cls(tables, conditions, {who: _alternation(forms) for who, forms in tables.people.items()},
                    {act: _alternation(forms) for act, forms in tables.activities.items()},
                    _alternation(subjects) if subjects else None,
-                   re.compile(f"({alt})(、|和|跟|以及|及|还有|或者|或)({alt})") if things else None)
+                   re.compile(f"({alt})(、|和|跟|以及|及|还有|或者|或)({alt})") if things else None,
+                   re.compile(alt) if things else None,
+                   {what: _alternation(forms) for what, forms in tables.procedures.items()})
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,13 @@ class Slots:
     after_release: bool = False
     procedural: bool = False
     elliptical: bool = False
+    # how a resolved question names the person, activity and subject (the first form of their group)
+    who_name: str | None = None
+    activity_name: str | None = None
+    subject_name: str | None = None
+    things: tuple[str, ...] = ()  # every activity and subject word named, in order
+    procedure_word: str | None = None  # what a procedural question asks, as written ("到哪里")
+    procedure_name: str | None = None  # … and as a resolved question words it ("去哪里")
 
     @property
     def has_content(self) -> bool:
@@ -103,8 +114,22 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     words = tuple(conditions.matches(core)) if found else ()
     procedural = bool(_PROCEDURAL.search(core))
     elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14
+    tables = vocab.tables
+    things = tuple(m.group(0) for m in vocab.things.finditer(core)) if vocab.things else ()
+    procedure, procedure_word = _first(vocab.procedures, core) if procedural else (None, None)
     return Slots(who, who_word, activity, activity_word, subject, found, words, bool(_TIME_RE.search(core)),
-                 procedural, elliptical)
+                 procedural, elliptical, _name(tables.people, who), _name(tables.activities, activity),
+                 _name(tables.subjects, _group_of(tables.subjects, subject)), things, procedure_word,
+                 _name(tables.procedures, procedure))
+
+
+def _name(table: dict[str, tuple[str, ...]], group: str | None) -> str | None:
+    """How a resolved question names a group: its first form."""
+    return table[group][0] if group in table else None
+
+
+def _group_of(table: dict[str, tuple[str, ...]], word: str | None) -> str | None:
+    return next((group for group, forms in table.items() if word in forms), None) if word else None
 
 
 def expand_coordination(text: str, vocab: Vocabulary) -> list[str]:

@@ -10,7 +10,7 @@ from assistant.knowledge.models import Lexicon, Signals, SlotTables
 from assistant.knowledge.problems import Collector, where
 
 SIGNAL_LISTS = ("crisis", "individual_case", "domain", "asks_amount", "asks_contact")
-SLOT_TABLES = ("people", "activities", "subjects")
+SLOT_TABLES = ("people", "activities", "subjects", "procedures")
 
 
 def _userdict(col: Collector, path: Path) -> tuple[tuple[str, int | None, str | None], ...]:
@@ -120,22 +120,23 @@ def _slot_table(col: Collector, path: Path, raw: dict, key: str) -> dict[str, tu
 
 
 def load_slots(col: Collector, path: Path) -> SlotTables:
-    """The dialogue slots' words: people, activities and subjects (lexicon/slots.yaml)."""
+    """The dialogue slots' words: people, activities, subjects and procedures (lexicon/slots.yaml)."""
     if not path.exists():
         return SlotTables()
     raw = col.read_yaml(path)
     if raw is None:
         return SlotTables()
     if not isinstance(raw, dict):
-        col.add(path, "文件", "slots.yaml 应是含 people、activities、subjects 三张表的映射")
+        col.add(path, "文件", "slots.yaml 应是含 people、activities、subjects、procedures 表的映射")
         return SlotTables()
     for key in raw:
         if key not in SLOT_TABLES:
-            col.add(path, where(raw, str(key)), f"未知的表 {key!r}（只能是 people、activities、subjects）")
+            col.add(path, where(raw, str(key)), f"未知的表 {key!r}（只能是 {'、'.join(SLOT_TABLES)}）")
     people = _slot_table(col, path, raw, "people")
     if people and "self" not in people:
         col.add(path, where(raw, "people"), "people 必须有 self 组（提问的人自己）")
-    return SlotTables(people, _slot_table(col, path, raw, "activities"), _slot_table(col, path, raw, "subjects"))
+    return SlotTables(people, _slot_table(col, path, raw, "activities"), _slot_table(col, path, raw, "subjects"),
+                      _slot_table(col, path, raw, "procedures"))
 
 
 def load_lexicon(col: Collector, root: Path) -> Lexicon:

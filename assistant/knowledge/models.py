@@ -123,11 +123,13 @@ class Signals:
 @dataclass(frozen=True)
 class SlotTables:
     """The words of the dialogue slots (lexicon/slots.yaml): group name -> forms, the first form naming the group in
-    a resolved question. `people` has the group `self` (the asker) when it is not empty."""
+    a resolved question. `people` has the group `self` (the asker) when it is not empty; `procedures` are what a
+    procedural follow-up asks (where, whom, which papers, how long, cannot pay)."""
 
     people: dict[str, tuple[str, ...]] = field(default_factory=dict)
     activities: dict[str, tuple[str, ...]] = field(default_factory=dict)
     subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    procedures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # 去哪里办, 要带什么 …
 
 
 @dataclass(frozen=True)
