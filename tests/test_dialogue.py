@@ -202,3 +202,8 @@ def test_a_new_activity_keeps_the_follow_ups_own_words_from_its_name_on(vocab):
 def test_the_earlier_person_is_named_as_the_lexicon_names_them(vocab):
     out = converse(["我坐过牢，我家伢子能当警察不", "法官呢"], vocab)
     assert out[1][0] == "我坐过牢，我家孩子能当法官不"
+
+
+def test_what_a_procedural_follow_up_asks_is_worded_by_the_lexicon_without_changing_its_meaning(vocab):
+    out = converse(["出去后医保咋整", "上哪儿交", "要带啥", "看病钱付不起咋办"], vocab)
+    assert [o[0] for o in out[1:]] == ["医保去哪里交", "医保要带什么材料", "医保看病钱付不起咋办"]  # bills, not premium
