@@ -19,6 +19,9 @@ _TAIL = re.compile(r"(的)?(呢|咧|嘞)?[？?！!。，, ]*$")
 # a time word a condition phrase may end with, which the earlier question may have kept after its old condition
 _WHEN = re.compile(r"(期间|的时候|时候|以后|之后|后)$")
 _WHEN_NEXT = re.compile(r"(期间|的时候|时候|以后|之后|后)")
+_DISCOURSE = re.compile(r"^(以后|然后|后来|之后|现在|这样|那样|这个|那个|别的|其他的?)?$")
+_WHAT_NOW = re.compile(r"^了?(怎么办|咋办|怎么弄|咋弄|咋整|怎么整|怎么补|咋补|怎么处理|咋处理)$")
+_SHORT = 10  # characters: "这期间能请假出去吗" leans on what came before, "出狱时身上没钱回不了家咋办" does not
 _CLAUSE = re.compile(r"[，,；; ]")
 
 
@@ -46,11 +49,23 @@ def core_of(text: str) -> str:
     return _TAIL.sub("", _LEAD.sub("", text.strip())).strip()
 
 
-def depends_on_context(slots: Slots) -> bool:
-    """True when a question leans on what came before: a short ellipsis ("那我女儿呢？") or a procedural question
-    that names no subject ("去哪里办？"). A question that simply uses words the slot tables do not know stands
-    alone."""
-    return slots.elliptical or (slots.procedural and not (slots.activity or slots.subject))
+def depends_on_context(text: str, slots: Slots) -> bool:
+    """True when a question leans on what came before: a short ellipsis ("那我女儿呢？"), a short procedural
+    question that names no subject ("去哪里办？"), or one that names only a condition and asks what now
+    ("丢了怎么办？"). A question that simply uses words the slot tables do not know stands alone, and so does a
+    long one ("出狱时身上没钱回不了家咋办")."""
+    core = core_of(text)
+    names_thing = bool(slots.activity or slots.subject)
+    return (slots.elliptical or (slots.procedural and not names_thing and len(core) <= _SHORT)
+            or (bool(slots.conditions) and not names_thing and not slots.who and _what_now(core, slots)))
+
+
+def _what_now(core: str, slots: Slots) -> bool:
+    """The question is a condition and "what now?" and nothing else ("丢了怎么办", not "啥情况算累犯")."""
+    rest = core
+    for word in slots.condition_words:
+        rest = rest.replace(word, "", 1)
+    return bool(_WHAT_NOW.match(rest))
 
 
 def _activity(slots: Slots) -> str:
@@ -58,16 +73,21 @@ def _activity(slots: Slots) -> str:
     return slots.activity_name or slots.activity_word or ""
 
 
+def _asks_activity(who: Slots, activity: str) -> str:
+    """A question on an activity for the person `who` names, when no earlier wording can take it."""
+    if who.who and who.who != "self":  # the asker served the sentence; now asking about a relative
+        return f"我坐过牢，{who.who_name or who.who_word}能{activity}吗"
+    return f"我本人有犯罪记录，自己还能{activity}吗"
+
+
 def _who_switch(base: str, prev: Slots, new: Slots) -> str:
     name = new.who_name or new.who_word or ""
     if prev.who_word and prev.who != "self" and new.who != "self":
         return base.replace(prev.who_word, name, 1)
-    if new.who != "self":  # the asker served the sentence; now asking about a relative
-        if prev.activity:
-            return f"家里人坐过牢，{name}能{_activity(prev)}吗"
-        return f"家里人坐过牢，{name}的{prev.subject_name or prev.subject or ''}受影响吗"
     if prev.activity:
-        return f"我本人有犯罪记录，自己还能{_activity(prev)}吗"
+        return _asks_activity(new, _activity(prev))
+    if new.who != "self":
+        return f"我坐过牢，{name}的{prev.subject_name or prev.subject or ''}受影响吗"
     return f"坐过牢的人自己{prev.subject_name or prev.subject or ''}怎么办"
 
 
@@ -92,13 +112,14 @@ def _spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
     return merged
 
 
-def replace_condition(question: str, prev: Slots, phrase: str) -> str:
+def replace_condition(question: str, prev: Slots, phrase: str, keep: tuple[str, ...] = ()) -> str:
     """The earlier question with its condition replaced by `phrase` (never the new condition beside the old one).
 
     A clause that holds the old condition ("喝酒开车被判了") gives way to the phrase when another clause carries
     what is asked about; otherwise the old condition words are replaced where they stand (all of them:
-    "撞了人跑了" matches two conditions). With no old condition the phrase goes in front."""
-    spans = _spans(question, prev.condition_words)
+    "撞了人跑了" matches two conditions), except the words in `keep`. With no old condition the phrase goes
+    in front."""
+    spans = _spans(question, tuple(w for w in prev.condition_words if w not in keep))
     if not spans:
         return f"{phrase}，{question}"
     clauses = _CLAUSE.split(question)
@@ -150,18 +171,24 @@ def _named_people(question: str, prev: Slots) -> str:
 
 
 def _new_activity(core: str, slots: Slots) -> str:
-    """The new activity: the follow-up's own words from its name on when they hold the name ("开公司当法人"),
-    else its name ("当大夫" → "当医生")."""
+    """The new activity: the follow-up's own words from its name on when they are nothing but slot words
+    ("开公司当法人"), else its name ("当大夫" → "当医生", "开公司行不行" → "开公司")."""
     name = _activity(slots)
-    return core[core.index(name):] if name and name in core and len(core) <= 10 else name
+    if not name or name not in core:
+        return name
+    own = core[core.index(name):]
+    rest = own
+    for word in sorted(slots.things, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return own if not rest.strip("和、跟及，, ") else name
 
 
 def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
     """The question to search for `text` (whose slots are `slots`) after the context `ctx`."""
-    leans = depends_on_context(slots)
+    leans = depends_on_context(text, slots)
     if ctx.empty:
         # "那当兵呢？" as a first turn: whose? an ellipsis always refers back, so it is never answered blind
-        return Resolution(text, False, leans and (slots.elliptical or not slots.has_content))
+        return Resolution(text, False, leans and (slots.elliptical or not (slots.activity or slots.subject)))
     if not leans:
         return Resolution(text, False, False)  # a complete question: a new subject drops the old context
     prev, out, core = ctx.slots, ctx.question, core_of(text)
@@ -172,7 +199,10 @@ def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
         out, changed = _who_switch(out, prev, slots), True
     if slots.activity and slots.activity != prev.activity:
         old = prev.activity_word or prev.subject
-        out = out.replace(old, _new_activity(core, slots), 1) if old and old in out else f"{out}，{core}"
+        if old and old in out:
+            out = out.replace(old, _new_activity(core, slots), 1)
+        else:  # nothing to put it in place of ("我老公的工作" → "那我儿子当兵呢")
+            out = _asks_activity(slots if slots.who else prev, _activity(slots))
         changed = True
     elif (slots.subject and (slots.subject_name or slots.subject) != (prev.subject_name or prev.subject)
           and not slots.procedural and not subject_is_condition):
@@ -180,11 +210,19 @@ def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:
         new = slots.subject_name or slots.subject
         out = out.replace(old, new, 1) if old and old in out else f"{new}{core}"
         changed = True
-    if slots.conditions and slots.conditions != prev.conditions:
+    names_nothing = not (slots.activity or slots.subject or slots.procedural or slots.who)
+    if slots.conditions and names_nothing and not slots.elliptical:
+        thing = _procedural_thing(ctx.question, prev)  # 释放证明书有什么用 → 丢了怎么办: 释放证明丢了怎么办
+        out, changed = (f"{thing}{core}" if thing else f"{core}，{out}"), True
+    elif slots.conditions and slots.conditions != prev.conditions:
         phrase = core if not (slots.activity or slots.subject) or subject_is_condition else condition_words
         out, changed = replace_condition(out, prev, phrase), True
     elif slots.after_release and prev.conditions and not (slots.activity or slots.subject or slots.procedural):
         out, changed = replace_condition(out, prev, core), True  # 假释期间能出国吗 → 那刑满释放以后呢
+    elif (prev.conditions and slots.elliptical and not changed and names_nothing and not slots.conditions
+          and not _DISCOURSE.match(core)):
+        # 累犯能假释吗 → 那初犯呢: a condition in words the lexicon does not know; 假释 is what is asked about
+        out, changed = replace_condition(out, prev, core, keep=prev.things), True
     if slots.procedural and not (slots.activity or slots.subject):
         thing, asked = _procedural_thing(ctx.question, prev), _procedure(core, slots)
         out = f"{thing}{asked}" if thing else f"{out}，{asked}"

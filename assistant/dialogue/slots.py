@@ -18,10 +18,15 @@ _PROCEDURAL = re.compile(
     r"|(怎么|咋|如何)(审|批|查|领|补|续|开证明)|(批|审|办)(下来|好)|(能|可以)?领(钱|多少)"
     r"|^(这|那)?(期间|段时间|几年)"
     r"|要?(带|准备)(什么|啥|哪些)|要?(多久|多长时间|几天|多少天)|(交|付|拿)不起|没钱(交|付)?"
-    r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要)(什么|啥|哪些)(材料|手续|证件)"
+    r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要|有)(什么|啥|哪些)(材料|手续|证件|条件|要求)"
     r"|^(能|可以)?(补办|代办|网上办)"
 )
 _ELLIPSIS = re.compile(r"^(那|那么|要是|如果|假如|换成|还有)|呢[？?]?$")
+_ENDS_OPEN = re.compile(r"呢[？?]?$")
+# a question of its own: it asks something (how, can, where, whether …), not only names a thing
+_ASKS = re.compile(r"怎么|咋|如何|能不能|可不可以|能否|行不行|会不会|要不要|有没有|是不是|算不算|多少|多久|哪|什么|啥"
+                   r"|谁|吗|嘛|[能会可要][^，,]{0,8}不$")
+_NEGATED = re.compile(r"(没|没有|不是|并没有|从没|从来没)$")
 _TIME_RE = re.compile(r"(出去|出来|出狱|释放|刑满|放出来|回去|回家)(以?后|了)?")
 
 
@@ -110,10 +115,13 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     who, who_word = _who(core, vocab)
     activity, activity_word = _first(vocab.activities, core)
     subject = m.group(0) if vocab.subjects and (m := vocab.subjects.search(core)) else None
-    found = conditions.find(core)
-    words = tuple(conditions.matches(core)) if found else ()
+    found, words = _conditions(core, conditions)
     procedural = bool(_PROCEDURAL.search(core))
-    elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14
+    # a question that starts with 那 but names its own subject (or its own person and activity) and asks
+    # something of it is complete: "那低保怎么申请" is a new topic, not an ellipsis
+    complete = (not _ENDS_OPEN.search(core) and bool(_ASKS.search(core))
+                and bool(subject or (activity and who)))
+    elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14 and not complete
     tables = vocab.tables
     things = tuple(m.group(0) for m in vocab.things.finditer(core)) if vocab.things else ()
     procedure, procedure_word = _first(vocab.procedures, core) if procedural else (None, None)
@@ -121,6 +129,20 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
                  procedural, elliptical, _name(tables.people, who), _name(tables.activities, activity),
                  _name(tables.subjects, _group_of(tables.subjects, subject)), things, procedure_word,
                  _name(tables.procedures, procedure))
+
+
+def _conditions(text: str, conditions: ConditionDetector) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The conditions the text names, and their words; a negated one ("没喝酒") is not named."""
+    found = conditions.find(text)
+    if not found:
+        return found, ()
+    negated = [w for w in conditions.matches(text) if _NEGATED.search(text[:text.find(w)])]
+    if not negated:
+        return found, tuple(conditions.matches(text))
+    rest = text
+    for w in negated:
+        rest = rest.replace(w, "，")
+    return conditions.find(rest), tuple(conditions.matches(rest))
 
 
 def _name(table: dict[str, tuple[str, ...]], group: str | None) -> str | None:
