@@ -241,3 +241,16 @@ def test_a_short_question_naming_only_a_condition_is_about_the_earlier_subject(v
     assert converse(["释放证明书有什么用", "丢了怎么办"], vocab)[1] == ("释放证明丢了怎么办", False)
     assert converse(["丢了怎么办"], vocab)[0][1] is True
     assert converse(["出来后想申请公租房", "要什么条件"], vocab)[1][0] == "公租房要什么条件"
+
+
+def test_an_activity_with_a_bare_can_i_is_asked_for_the_earlier_person(vocab):
+    assert converse(["判过刑，本人还能当兵吗", "公务员能考不"], vocab)[1][0] == "判过刑，本人还能考公务员吗"
+    assert converse(["我娃以后能当兵不", "当警察行吗"], vocab)[1][0] == "我孩子以后能当警察不"
+    assert converse(["公务员能考不"], vocab)[0] == ("公务员能考不", False)  # a first question stands alone
+    # an activity with a question of its own is not bare
+    assert converse(["我娃以后能当兵不", "考驾照要什么条件"], vocab)[1][0] == "考驾照要什么条件"
+
+
+def test_the_asker_turning_to_themself_with_na_keeps_the_record_context(vocab):
+    out = converse(["我坐过牢，女儿以后能考警校吗", "那我自己能当辅警吗"], vocab)
+    assert out[1][0] == "我本人有犯罪记录，自己还能当警察吗"

@@ -21,6 +21,8 @@ _WHEN = re.compile(r"(期间|的时候|时候|以后|之后|后)$")
 _WHEN_NEXT = re.compile(r"(期间|的时候|时候|以后|之后|后)")
 _DISCOURSE = re.compile(r"^(以后|然后|后来|之后|现在|这样|那样|这个|那个|别的|其他的?)?$")
 _WHAT_NOW = re.compile(r"^了?(怎么办|咋办|怎么弄|咋弄|咋整|怎么整|怎么补|咋补|怎么处理|咋处理)$")
+_BARE_ASK = re.compile(r"^还?(能|可以|让|准)?(考|当|干|做|去|进|开|上)?"
+                       r"(不|吗|吧|么|没|行不行|能不能|可不可以|让不让|行吗|行不|可以吗|成不|中不)$")
 _SHORT = 10  # characters: "这期间能请假出去吗" leans on what came before, "出狱时身上没钱回不了家咋办" does not
 _CLAUSE = re.compile(r"[，,；; ]")
 
@@ -52,12 +54,22 @@ def core_of(text: str) -> str:
 def depends_on_context(text: str, slots: Slots) -> bool:
     """True when a question leans on what came before: a short ellipsis ("那我女儿呢？"), a short procedural
     question that names no subject ("去哪里办？"), or one that names only a condition and asks what now
-    ("丢了怎么办？"). A question that simply uses words the slot tables do not know stands alone, and so does a
-    long one ("出狱时身上没钱回不了家咋办")."""
+    ("丢了怎么办？"), or an activity and a bare "can I?" ("公务员能考不"). A question that simply uses words the
+    slot tables do not know stands alone, and so does a long one ("出狱时身上没钱回不了家咋办")."""
     core = core_of(text)
     names_thing = bool(slots.activity or slots.subject)
     return (slots.elliptical or (slots.procedural and not names_thing and len(core) <= _SHORT)
-            or (bool(slots.conditions) and not names_thing and not slots.who and _what_now(core, slots)))
+            or (bool(slots.conditions) and not names_thing and not slots.who and _what_now(core, slots))
+            or (bool(slots.activity) and not (slots.subject or slots.who or slots.conditions)
+                and _bare_ask(core, slots)))
+
+
+def _bare_ask(core: str, slots: Slots) -> bool:
+    """The question is an activity and a bare "can I?" ("公务员能考不", "当兵行吗"): whose, the last turn says."""
+    rest = core
+    for word in sorted(slots.things, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return bool(_BARE_ASK.match(rest))
 
 
 def _what_now(core: str, slots: Slots) -> bool:

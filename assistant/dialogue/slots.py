@@ -117,10 +117,11 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     subject = m.group(0) if vocab.subjects and (m := vocab.subjects.search(core)) else None
     found, words = _conditions(core, conditions)
     procedural = bool(_PROCEDURAL.search(core))
-    # a question that starts with 那 but names its own subject (or its own person and activity) and asks
-    # something of it is complete: "那低保怎么申请" is a new topic, not an ellipsis
+    # a question that starts with 那 but names its own subject (or a relative and an activity) and asks
+    # something of it is complete: "那低保怎么申请" is a new topic, not an ellipsis ("那我自己能当辅警吗" is not:
+    # the asker's record is the earlier question's)
     complete = (not _ENDS_OPEN.search(core) and bool(_ASKS.search(core))
-                and bool(subject or (activity and who)))
+                and bool(subject or (activity and who and who != "self")))
     elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14 and not complete
     tables = vocab.tables
     things = tuple(m.group(0) for m in vocab.things.finditer(core)) if vocab.things else ()
