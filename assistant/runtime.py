@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant.answering.decision import Calibration
 from assistant.answering.pipeline import Answerer
 from assistant.core.config import Settings
+from assistant.dialogue.slots import Vocabulary
 from assistant.embedding.adaptation import current_model
 from assistant.embedding.embedder import Embedder, ModelUnavailableError, ensure_default_model, model_fingerprint
 from assistant.index.items import FAQ, faq_item, knowledge_items
@@ -294,7 +295,8 @@ class Runtime:
         conditions = ConditionDetector(self.kb.lexicon.conditions)
         searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions, conditions=conditions,
                                   weights=self.calibration.ranking)
-        answerer = Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration)
+        answerer = Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration,
+                            Vocabulary.of(self.kb.lexicon.slots, conditions))
         answerer.referral_rules = self.referral_rules()
         return answerer
 

@@ -128,3 +128,27 @@ def test_a_topic_that_is_not_an_item_is_reported_not_a_crash(mini_kb: Path):
     assert any(p.startswith("topics.yaml") and "每个主题应是一项" in p for p in _problems(mini_kb))
     topics.write_text("key: employment\nname: 就业\n", encoding="utf-8")
     assert any(p.startswith("topics.yaml") and "应是一个列表" in p for p in _problems(mini_kb))
+
+
+def test_slot_tables_load_from_the_lexicon_with_the_naming_form_first():
+    slots = load_knowledge(KNOWLEDGE).lexicon.slots
+    assert slots.people["daughter"][0] == "女儿" and "self" in slots.people
+    assert "参军" in slots.activities["army"] and slots.activities["army"][0] == "当兵"
+    assert "医疗保险" in slots.subjects["medical"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("people: [我, 你\n", "YAML 格式错误"),
+    ("- 我\n- 你\n", "应是含 people、activities、subjects、procedures"),
+    ("people:\n  self: [我]\njobs:\n  army: [当兵]\n", "未知的表 'jobs'"),
+    ("activities: [当兵, 参军]\n", "activities 应是"),
+    ("activities:\n  army: 当兵\n", "每组必须是非空的说法"),
+    ("activities:\n  army: []\n", "每组必须是非空的说法"),
+    ("activities:\n  army: [当兵]\n  police: [警察, 当兵]\n", "已在 activities.army 里"),
+    ("people:\n  son: [儿子]\n", "people 必须有 self 组"),
+])
+def test_a_bad_slots_file_is_reported_with_its_place(mini_kb: Path, text: str, expected: str):
+    (mini_kb / "lexicon" / "slots.yaml").write_text(text, encoding="utf-8")
+    found = [p for p in _problems(mini_kb) if p.startswith("lexicon/slots.yaml")]
+    assert any(expected in p for p in found), found
+    assert all("第" in p or "文件" in p for p in found)  # every problem says where it is

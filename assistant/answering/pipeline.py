@@ -23,7 +23,7 @@ from assistant.answering.models import (
 )
 from assistant.answering.referral import Rule, must_refer
 from assistant.dialogue.resolve import Context, next_context, resolve
-from assistant.dialogue.slots import Slots, expand_coordination, extract, inherit
+from assistant.dialogue.slots import Slots, Vocabulary, expand_coordination, extract, inherit
 from assistant.index.items import CHUNK, FAQ, Item
 from assistant.index.search import Candidate, HybridSearcher
 from assistant.knowledge.regions import RegionTree
@@ -155,8 +155,9 @@ class Answerer:
     """Answers questions for one knowledge base and index. Thread-safe after construction."""
 
     def __init__(self, searcher: HybridSearcher, regions: RegionTree, signals: SignalDetector,
-                 calibration: Calibration):
+                 calibration: Calibration, vocabulary: Vocabulary):
         self.searcher = searcher
+        self.vocabulary = vocabulary  # the lexicon's slot words and conditions, for follow-ups and compound parts
         self.regions = regions
         self.signals = signals
         self.calibration = calibration
@@ -168,7 +169,7 @@ class Answerer:
         return compose.fill_saved(item.text, self.regions)
 
     def slots(self, text: str) -> Slots:
-        return extract(text, self.searcher.conditions)
+        return extract(text, self.vocabulary)
 
     def analyse(self, part: str, region_code: str, asked: str = "") -> PartResult:
         """Retrieve and compute the decision features of one question part."""
@@ -211,7 +212,7 @@ class Answerer:
         results: list[PartResult] = []
         previous: Slots | None = None
         for raw in split_question(text):
-            for piece in expand_coordination(raw):
+            for piece in expand_coordination(raw, self.vocabulary):
                 result = self._analyse_in_context(piece, region_code, ctx, after_release, previous)
                 results.append(result)
                 if not result.needs_context and not result.features.crisis:

@@ -82,6 +82,7 @@ def turn_from_json(text: str) -> Turn:
         slots = ctx["slots"]
         slots["conditions"] = frozenset(slots["conditions"])
         slots["condition_words"] = tuple(slots["condition_words"])
+        slots["things"] = tuple(slots.get("things", ()))  # absent in a turn stored before the field existed
         ctx = Context(ctx["question"], Slots(**slots))
     data["sources"] = tuple(SourceRef(**s) for s in data["sources"])
     return Turn(**data, context=ctx)

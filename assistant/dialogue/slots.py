@@ -1,7 +1,7 @@
 """The slots a question about life after release fills: who, when, what activity, which condition.
 
-Pure functions over normalised text; the vocabulary comes from the lexicon (conditions) and the small
-tables below, which name the people and activities inmates ask about.
+Pure functions over normalised text; the words come from the lexicon: its defining conditions and its slot tables
+(lexicon/slots.yaml: the people, activities and subjects inmates ask about), compiled once into a `Vocabulary`.
 """
 
 from __future__ import annotations
@@ -9,67 +9,56 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.knowledge.models import SlotTables
 from assistant.text.conditions import ConditionDetector
 
-# who the question is about; the first form of each group is how a resolved question names them
-PEOPLE: dict[str, tuple[str, ...]] = {
-    "self": ("我本人", "我自己", "自个儿", "自个", "自己", "本人", "俺", "我"),
-    "son": ("儿子", "小子", "男娃"),
-    "daughter": ("女儿", "闺女", "丫头", "姑娘", "女娃"),
-    "child": ("孩子", "小孩", "子女", "娃娃", "娃", "伢子", "崽", "下一代", "后代"),
-    "spouse": ("老婆", "媳妇", "爱人", "妻子", "老公", "丈夫", "对象", "配偶"),
-    "parents": ("父母", "爸妈", "老人", "爹妈", "老爹", "老娘", "爸", "妈"),
-    "sibling": ("兄弟", "姐妹", "哥哥", "弟弟", "姐姐", "妹妹", "亲戚", "家里人", "家人"),
-}
-
-# activities and jobs people ask about (the first form names the group in a resolved question)
-ACTIVITIES: dict[str, tuple[str, ...]] = {
-    "army": ("当兵", "参军", "入伍", "服兵役", "考军校"),
-    "party": ("入党", "党员"),
-    "civil_servant": ("考公务员", "公务员", "考公", "吃公家饭", "体制内"),
-    "police": ("当警察", "警察", "公安", "考警校", "辅警", "协警"),
-    "judge": ("当法官", "法官", "检察官", "当检察官"),
-    "lawyer": ("当律师", "律师"),
-    "teacher": ("当老师", "老师", "教师"),
-    "doctor": ("当医生", "医生", "大夫", "医师", "护士"),
-    "driver": ("跑滴滴", "滴滴", "网约车", "开出租", "出租车", "跑出租", "开大车", "开货车", "跑运输", "开大货车"),
-    "licence": ("考驾照", "驾照", "驾驶证", "开车"),
-    "school": ("上大学", "考大学", "上学", "读书", "考学", "高考"),
-    "security": ("当保安", "保安"),
-    "accountant": ("当会计", "会计"),
-    "company": ("开公司", "当法人", "当老板", "开店", "开个店", "开个体店", "开个体", "个体店", "做生意", "个体户",
-                "个体工商户", "营业执照"),
-    "tour_guide": ("当导游", "导游"),
-    "public_institution": ("进事业单位", "事业单位", "事业编"),
-    "village_cadre": ("当村干部", "村干部", "当村主任", "当村支书", "当村官", "村委会", "村委", "村主任", "村支书",
-                      "村官"),
-    "job": ("找工作", "就业", "找活", "上班", "打工"),
-    "abroad": ("出国", "护照", "出境"),
-}
-
-# topics named without an activity (the topic keys of topics.yaml are not needed here: these are the
-# words a procedural follow-up — 去哪里办？要带什么？ — refers back to)
-SUBJECTS: tuple[str, ...] = (
-    "医保", "医疗保险", "养老保险", "养老", "养老金", "社保", "低保", "临时救助", "特困", "法律援助", "户口", "身份证",
-    "释放证明", "犯罪记录", "无犯罪记录证明", "封存", "安置帮教", "帮教", "社区矫正", "假释", "减刑", "失业登记",
-    "失业保险", "失业金", "创业贷款", "技能培训", "公租房", "居住证", "罚金", "驾驶证", "驾照", "护照",
-    "社矫", "判决书", "裁定书", "退休金", "结婚", "离婚", "抚养费", "探视", "会见", "赔偿", "罚款",
-)
-
 _PROCEDURAL = re.compile(
-    r"^(那|那么|那要|还有|然后|再)?(去|到)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门)"
+    r"^(那|那么|那要|还有|然后|再)?(去|到|上|找)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门)"
     r"(办|申请|交|报|找|问|登记|弄|补|开|领|查|续|拿)"
     r"|(怎么|咋|如何)(审|批|查|领|补|续|开证明)|(批|审|办)(下来|好)|(能|可以)?领(钱|多少)"
     r"|^(这|那)?(期间|段时间|几年)"
     r"|要?(带|准备)(什么|啥|哪些)|要?(多久|多长时间|几天|多少天)|(交|付|拿)不起|没钱(交|付)?"
-    r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要)(什么|啥|哪些)(材料|手续|证件)"
+    r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要|有)(什么|啥|哪些)(材料|手续|证件|条件|要求)"
     r"|^(能|可以)?(补办|代办|网上办)"
 )
 _ELLIPSIS = re.compile(r"^(那|那么|要是|如果|假如|换成|还有)|呢[？?]?$")
-_PEOPLE_RE = {who: re.compile("|".join(sorted(forms, key=len, reverse=True))) for who, forms in PEOPLE.items()}
-_ACTIVITY_RE = {act: re.compile("|".join(sorted(forms, key=len, reverse=True))) for act, forms in ACTIVITIES.items()}
-_SUBJECT_RE = re.compile("|".join(sorted(SUBJECTS, key=len, reverse=True)))
+_ENDS_OPEN = re.compile(r"呢[？?]?$")
+# a question of its own: it asks something (how, can, where, whether …), not only names a thing
+_ASKS = re.compile(r"怎么|咋|如何|能不能|可不可以|能否|行不行|会不会|要不要|有没有|是不是|算不算|多少|多久|哪|什么|啥"
+                   r"|谁|吗|嘛|[能会可要][^，,]{0,8}不$")
+_NEGATED = re.compile(r"(没|没有|不是|并没有|从没|从来没)$")
 _TIME_RE = re.compile(r"(出去|出来|出狱|释放|刑满|放出来|回去|回家)(以?后|了)?")
+
+
+def _alternation(forms) -> re.Pattern[str]:
+    """Any of the words (longest first, so that 考公务员 wins over 公务员 at the same place)."""
+    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The lexicon's slot tables and defining conditions, compiled for reading questions."""
+
+    tables: SlotTables
+    conditions: ConditionDetector
+    people: dict[str, re.Pattern[str]]
+    activities: dict[str, re.Pattern[str]]
+    subjects: re.Pattern[str] | None
+    coordinated: re.Pattern[str] | None
+    things: re.Pattern[str] | None  # any activity or subject word
+    procedures: dict[str, re.Pattern[str]]
+
+    @classmethod
+    def of(cls, tables: SlotTables, conditions: ConditionDetector) -> Vocabulary:
+        subjects = {f for forms in tables.subjects.values() for f in forms}
+        things = {f for forms in tables.activities.values() for f in forms} | subjects
+        alt = _alternation(things).pattern
+        return cls(tables, conditions, {who: _alternation(forms) for who, forms in tables.people.items()},
+                   {act: _alternation(forms) for act, forms in tables.activities.items()},
+                   _alternation(subjects) if subjects else None,
+                   re.compile(f"({alt})(、|和|跟|以及|及|还有|或者|或)({alt})") if things else None,
+                   re.compile(alt) if things else None,
+                   {what: _alternation(forms) for what, forms in tables.procedures.items()})
 
 
 @dataclass(frozen=True)
@@ -86,6 +75,13 @@ class Slots:
     after_release: bool = False
     procedural: bool = False
     elliptical: bool = False
+    # how a resolved question names the person, activity and subject (the first form of their group)
+    who_name: str | None = None
+    activity_name: str | None = None
+    subject_name: str | None = None
+    things: tuple[str, ...] = ()  # every activity and subject word named, in order
+    procedure_word: str | None = None  # what a procedural question asks, as written ("到哪里")
+    procedure_name: str | None = None  # … and as a resolved question words it ("去哪里")
 
     @property
     def has_content(self) -> bool:
@@ -93,13 +89,13 @@ class Slots:
         return bool(self.activity or self.subject or self.conditions)
 
 
-def _who(text: str) -> tuple[str | None, str | None]:
+def _who(text: str, vocab: Vocabulary) -> tuple[str | None, str | None]:
     """Who the question is about: a family member named anywhere wins over the asker (我娃 is the child)."""
-    others = {k: v for k, v in _PEOPLE_RE.items() if k != "self"}
+    others = {k: v for k, v in vocab.people.items() if k != "self"}
     who, word = _first(others, text)
-    if who:
+    if who or "self" not in vocab.people:
         return who, word
-    return _first({"self": _PEOPLE_RE["self"]}, text)
+    return _first({"self": vocab.people["self"]}, text)
 
 
 def _first(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str | None, str | None]:
@@ -112,28 +108,56 @@ def _first(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str | None,
     return (best[1], best[2]) if best else (None, None)
 
 
-def extract(text: str, conditions: ConditionDetector) -> Slots:
+def extract(text: str, vocab: Vocabulary) -> Slots:
     """The slots of one normalised question."""
+    conditions = vocab.conditions
     core = text.strip(" ，,。？?！!")
-    who, who_word = _who(core)
-    activity, activity_word = _first(_ACTIVITY_RE, core)
-    subject = m.group(0) if (m := _SUBJECT_RE.search(core)) else None
-    found = conditions.find(core)
-    words = tuple(conditions.matches(core)) if found else ()
+    who, who_word = _who(core, vocab)
+    activity, activity_word = _first(vocab.activities, core)
+    subject = m.group(0) if vocab.subjects and (m := vocab.subjects.search(core)) else None
+    found, words = _conditions(core, conditions)
     procedural = bool(_PROCEDURAL.search(core))
-    elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14
+    # a question that starts with 那 but names its own subject (or a relative and an activity) and asks
+    # something of it is complete: "那低保怎么申请" is a new topic, not an ellipsis ("那我自己能当辅警吗" is not:
+    # the asker's record is the earlier question's)
+    complete = (not _ENDS_OPEN.search(core) and bool(_ASKS.search(core))
+                and bool(subject or (activity and who and who != "self")))
+    elliptical = bool(_ELLIPSIS.search(core)) and len(core) <= 14 and not complete
+    tables = vocab.tables
+    things = tuple(m.group(0) for m in vocab.things.finditer(core)) if vocab.things else ()
+    procedure, procedure_word = _first(vocab.procedures, core) if procedural else (None, None)
     return Slots(who, who_word, activity, activity_word, subject, found, words, bool(_TIME_RE.search(core)),
-                 procedural, elliptical)
+                 procedural, elliptical, _name(tables.people, who), _name(tables.activities, activity),
+                 _name(tables.subjects, _group_of(tables.subjects, subject)), things, procedure_word,
+                 _name(tables.procedures, procedure))
 
 
-_ALTERNATIVES = sorted({f for forms in ACTIVITIES.values() for f in forms} | set(SUBJECTS), key=len, reverse=True)
-_ALT = "|".join(_ALTERNATIVES)
-_COORDINATED = re.compile(f"({_ALT})(、|和|跟|以及|及|还有|或者|或)({_ALT})")
+def _conditions(text: str, conditions: ConditionDetector) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The conditions the text names, and their words; a negated one ("没喝酒") is not named."""
+    found = conditions.find(text)
+    if not found:
+        return found, ()
+    negated = [w for w in conditions.matches(text) if _NEGATED.search(text[:text.find(w)])]
+    if not negated:
+        return found, tuple(conditions.matches(text))
+    rest = text
+    for w in negated:
+        rest = rest.replace(w, "，")
+    return conditions.find(rest), tuple(conditions.matches(rest))
 
 
-def expand_coordination(text: str) -> list[str]:
+def _name(table: dict[str, tuple[str, ...]], group: str | None) -> str | None:
+    """How a resolved question names a group: its first form."""
+    return table[group][0] if group in table else None
+
+
+def _group_of(table: dict[str, tuple[str, ...]], word: str | None) -> str | None:
+    return next((group for group, forms in table.items() if word in forms), None) if word else None
+
+
+def expand_coordination(text: str, vocab: Vocabulary) -> list[str]:
     """A part naming two things ("会不会影响子女入党、就业") becomes one question for each thing."""
-    m = _COORDINATED.search(text)
+    m = vocab.coordinated.search(text) if vocab.coordinated else None
     if not m or m.group(1) == m.group(3):
         return [text]
     head, tail = text[:m.start()], text[m.end():]

@@ -121,6 +121,18 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class SlotTables:
+    """The words of the dialogue slots (lexicon/slots.yaml): group name -> forms, the first form naming the group in
+    a resolved question. `people` has the group `self` (the asker) when it is not empty; `procedures` are what a
+    procedural follow-up asks (where, whom, which papers, how long, cannot pay)."""
+
+    people: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    activities: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    procedures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # 去哪里办, 要带什么 …
+
+
+@dataclass(frozen=True)
 class Lexicon:
     userdict: tuple[tuple[str, int | None, str | None], ...] = ()
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -128,6 +140,8 @@ class Lexicon:
     signals: Signals = field(default_factory=Signals)
     # defining conditions (lexicon/conditions.yaml): name -> patterns; see assistant.text.conditions
     conditions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the dialogue slots' words (lexicon/slots.yaml); see assistant.dialogue.slots
+    slots: SlotTables = field(default_factory=SlotTables)
 
 
 @dataclass(frozen=True)
