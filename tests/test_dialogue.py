@@ -237,6 +237,15 @@ def test_a_negated_condition_is_not_named(vocab):
     assert out[1][0] == "没喝酒，是偷东西判，还能跑网约车吗"
 
 
+def test_a_denied_condition_defines_no_item():
+    """"判过交通肇事罪（没有逃逸）" is about not fleeing: the hit-and-run condition must not define it, or only
+    questions about fleeing could get it."""
+    detector = ConditionDetector(knowledge_of(KNOWLEDGE).lexicon.conditions)
+    assert detector.find("判过交通肇事罪（没有逃逸），多久能重新考驾照？") == frozenset({"交通肇事"})
+    assert detector.find("肇事逃逸了，以后还能考驾照吗？") >= frozenset({"肇事逃逸"})
+    assert detector.named("没喝酒，撞了人") == (frozenset({"交通肇事"}), ("撞了人",))
+
+
 def test_a_short_question_naming_only_a_condition_is_about_the_earlier_subject(vocab):
     assert converse(["释放证明书有什么用", "丢了怎么办"], vocab)[1] == ("释放证明丢了怎么办", False)
     assert converse(["丢了怎么办"], vocab)[0][1] is True

@@ -197,8 +197,10 @@ class Answerer:
                               needs_context=True)
         text = res.question if res.used_context else inherit(piece, slots, after_release, previous)
         result = self.analyse(text, region_code, asked=piece)
-        if text != piece and _RANK[result.decision.status] < _RANK[ANSWERED]:
-            alone = self.analyse(piece, region_code, asked=piece)  # never less answerable than asked alone
+        # a part of a compound question is never less answerable than asked alone; a follow-up that leans on
+        # what came before ("那剥夺政治权利期间的呢") means nothing alone and is never answered as if alone
+        if text != piece and not res.used_context and _RANK[result.decision.status] < _RANK[ANSWERED]:
+            alone = self.analyse(piece, region_code, asked=piece)
             if _RANK[alone.decision.status] > _RANK[result.decision.status]:
                 return alone
         return result

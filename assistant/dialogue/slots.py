@@ -26,7 +26,6 @@ _ENDS_OPEN = re.compile(r"呢[？?]?$")
 # a question of its own: it asks something (how, can, where, whether …), not only names a thing
 _ASKS = re.compile(r"怎么|咋|如何|能不能|可不可以|能否|行不行|会不会|要不要|有没有|是不是|算不算|多少|多久|哪|什么|啥"
                    r"|谁|吗|嘛|[能会可要][^，,]{0,8}不$")
-_NEGATED = re.compile(r"(没|没有|不是|并没有|从没|从来没)$")
 _TIME_RE = re.compile(r"(出去|出来|出狱|释放|刑满|放出来|回去|回家)(以?后|了)?")
 
 
@@ -134,16 +133,7 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
 
 def _conditions(text: str, conditions: ConditionDetector) -> tuple[frozenset[str], tuple[str, ...]]:
     """The conditions the text names, and their words; a negated one ("没喝酒") is not named."""
-    found = conditions.find(text)
-    if not found:
-        return found, ()
-    negated = [w for w in conditions.matches(text) if _NEGATED.search(text[:text.find(w)])]
-    if not negated:
-        return found, tuple(conditions.matches(text))
-    rest = text
-    for w in negated:
-        rest = rest.replace(w, "，")
-    return conditions.find(rest), tuple(conditions.matches(rest))
+    return conditions.named(text)
 
 
 def _name(table: dict[str, tuple[str, ...]], group: str | None) -> str | None:

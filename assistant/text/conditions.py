@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+# a condition word right after one of these is denied, not named: 没喝酒, 没有逃逸
+_NEGATED = re.compile(r"(没|没有|不是|并没有|从没|从来没)$")
+
 
 class ConditionDetector:
     """Finds the named conditions in normalised text."""
@@ -12,8 +15,27 @@ class ConditionDetector:
     def __init__(self, conditions: dict[str, tuple[str, ...]]):
         self._patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in conditions.items()}
 
-    def find(self, text: str) -> frozenset[str]:
+    def _found(self, text: str) -> frozenset[str]:
         return frozenset(name for name, pattern in self._patterns.items() if pattern.search(text))
+
+    def named(self, text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The conditions the text names and their words in order; a denied one ("没喝酒", "没有逃逸") is not
+        named (the same for a question and for the FAQ question or heading that defines an item)."""
+        found = self._found(text)
+        if not found:
+            return found, ()
+        words = self.matches(text)
+        negated = [w for w in words if _NEGATED.search(text[:text.find(w)])]
+        if not negated:
+            return found, tuple(words)
+        rest = text
+        for w in negated:
+            rest = rest.replace(w, "，")
+        return self._found(rest), tuple(self.matches(rest))
+
+    def find(self, text: str) -> frozenset[str]:
+        """The conditions the text names (denied ones left out)."""
+        return self.named(text)[0]
 
     def matches(self, text: str) -> list[str]:
         """The words in the text that name a condition, in order of appearance."""
