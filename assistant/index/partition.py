@@ -41,6 +41,35 @@ class Partition:
         self.item_pos = {item_id: i for i, item_id in enumerate(item_ids)}
         # keys of one item are contiguous, so an item's keys are rows starts[i]..starts[i+1]
         self._starts = np.searchsorted(key_item, np.arange(len(item_ids) + 1))
+        self._token_rows: dict[str, np.ndarray] | None = None  # token → key rows holding it (built on first use)
+        self._item_tokens: dict[str, frozenset[str]] = {}  # item → every token of its keys (on first use)
+
+    def key_coverages(self, weights: dict[str, float]) -> np.ndarray:
+        """Per key row, the share of the query's IDF weight (`weights`, token → weight) the key contains —
+        for all keys at once, added in the order of `weights` as `search.weighted_coverage` adds them."""
+        if self._token_rows is None:
+            rows: dict[str, list[int]] = {}
+            for row, tokens in enumerate(self.key_sets):
+                for token in tokens:
+                    rows.setdefault(token, []).append(row)
+            self._token_rows = {t: np.array(r, dtype=np.int64) for t, r in rows.items()}
+        out = np.zeros(len(self.key_sets), dtype=np.float64)
+        total = sum(weights.values())
+        if not total:
+            return out
+        for token, weight in weights.items():
+            found = self._token_rows.get(token)
+            if found is not None:
+                out[found] += weight
+        return out / total
+
+    def item_tokens(self, item_id: str) -> frozenset[str]:
+        """Every token of an item's keys (an FAQ entry's question, wordings and answer as one document)."""
+        found = self._item_tokens.get(item_id)
+        if found is None:
+            found = frozenset().union(*(self.key_sets[r] for r in self.key_rows(item_id)))
+            self._item_tokens[item_id] = found
+        return found
 
     def key_rows(self, item_id: str) -> range:
         pos = self.item_pos[item_id]

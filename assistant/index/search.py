@@ -122,16 +122,23 @@ class HybridSearcher:
                 part = self.index.partition(kind, region.code)
                 if part is None:
                     continue
-                for hit in part.search(query.vector, list(query.tokens), self.per_partition):
-                    out.append(self._candidate(hit, part, query, locality))
+                hits = part.search(query.vector, list(query.tokens), self.per_partition)
+                if not hits:
+                    continue
+                covs = part.key_coverages(self._weights(query))
+                for hit in hits:
+                    out.append(self._candidate(hit, part, query, locality, covs))
         out.sort(key=lambda c: c.score, reverse=True)
         return out[:k]
 
-    def _candidate(self, hit: Hit, part, query: Query, locality: int) -> Candidate:
+    def _weights(self, query: Query) -> dict[str, float]:
+        return query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
+
+    def _candidate(self, hit: Hit, part, query: Query, locality: int, covs: np.ndarray) -> Candidate:
+        """One hit scored; `covs` is the coverage of every key of its partition (`Partition.key_coverages`)."""
         item = part.items[hit.item_id]
         key_rows = part.key_rows(hit.item_id)
-        weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
-        cov = max((weighted_coverage(weights, part.key_sets[r]) for r in key_rows), default=0.0)
+        cov = float(covs[key_rows.start:key_rows.stop].max()) if len(key_rows) else 0.0
         w = self.weights
         agreement = 0.0
         if hit.dense_rank is None or (w.consensus and len(key_rows) > 1):
@@ -142,7 +149,7 @@ class HybridSearcher:
                 agreement = float(cosines[-2] - cosines[-1])
         entry_cov = 0.0
         if w.entry_coverage:
-            entry_cov = weighted_coverage(weights, frozenset().union(*(part.key_sets[r] for r in key_rows)))
+            entry_cov = weighted_coverage(self._weights(query), part.item_tokens(hit.item_id))
         missing = missing_conditions(self.item_conditions(item), query.conditions)
         relevance = (hit.dense + w.coverage * cov + w.entry_coverage * entry_cov + w.consensus * agreement
                      - w.missing_condition * len(missing))

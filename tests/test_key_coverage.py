@@ -1,0 +1,40 @@
+"""Coverage of every key of a partition at once equals the per-key definition (search.weighted_coverage)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from fake_embedder import FakeEmbedder
+
+from assistant.index.items import FAQ, Item
+from assistant.index.partition import Partition
+from assistant.index.search import weighted_coverage
+
+
+def _partition() -> tuple[Partition, list[list[str]]]:
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(30)]
+    items = [Item(f"faq-{i}", FAQ, f"faq-{i}", "000000", f"q{i}", "", f"a{i}", (), (),
+                  tuple(f"k{i}-{j}" for j in range(rng.randint(1, 5)))) for i in range(12)]
+    tokens = [rng.sample(words, rng.randint(0, 6)) for item in items for _ in item.keys]
+    vectors = FakeEmbedder().encode_passages([k for item in items for k in item.keys])
+    return Partition.build("000000/faq", items, vectors, tokens), tokens
+
+
+def test_key_coverages_match_the_per_key_definition():
+    part, tokens = _partition()
+    rng = random.Random(5)
+    for _ in range(50):
+        weights = {f"w{rng.randint(0, 35)}": rng.uniform(0.1, 5.0) for _ in range(rng.randint(0, 8))}
+        got = part.key_coverages(weights)
+        want = [weighted_coverage(weights, frozenset(t)) for t in tokens]
+        assert np.allclose(got, want, rtol=0, atol=1e-12)
+        assert got.shape == (len(tokens),) and (got >= 0).all() and (got <= 1 + 1e-12).all()
+
+
+def test_item_tokens_are_the_union_of_its_keys():
+    part, tokens = _partition()
+    for item_id in part.item_ids:
+        rows = part.key_rows(item_id)
+        assert part.item_tokens(item_id) == frozenset().union(*(frozenset(tokens[r]) for r in rows))
