@@ -6,7 +6,7 @@ needs transformers ≥ 5, so the two cannot be installed together. This module d
 with the libraries underneath: `torch.onnx.export` of the model with its pooling and normalisation,
 `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantized per call), and an
 `onnxruntime` session. The folder's `tokenizer.json` is converted at export for a Python tokenizer
-(assistant/embedding/unigram.py: the same ids in ~40 MB instead of tokenizers' ~280 MB). Queries
+(assistant/embedding/unigram.py: the same ids in ~50–70 MB instead of tokenizers' ~280 MB). Queries
 then need neither PyTorch nor transformers at run time.
 
 The files live beside the model folder, keyed by the folder's fingerprint and the export recipe, and

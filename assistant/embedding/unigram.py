@@ -2,7 +2,7 @@
 
 HuggingFace `tokenizers` holds the 250k-piece Unigram vocabulary of XLM-R in about 280 MB of resident
 memory (measured; malloc_trim does not return it), the largest single cost of the int8 server. This
-module holds the same vocabulary as one dict (~40 MB) and reproduces tokenizers' pipeline step by step,
+module holds the same vocabulary as one dict (~50–70 MB) and reproduces tokenizers' pipeline step by step,
 so the ids are the ones `tokenizers` gives (tests/test_unigram.py compares every text of the knowledge
 base and test sets, and every code point):
 
