@@ -150,3 +150,21 @@ def test_real_model_ids_equal_tokenizers_on_every_text(embedder):
     assert np.array_equal(ids, np.array([e.ids for e in batch]))
     assert np.array_equal(mask, np.array([e.attention_mask for e in batch]))
     print(f"compared {len(texts)} texts and {len(chunks)} code-point texts")
+
+
+@pytest.mark.parametrize("convertible", [True, False])
+def test_an_earlier_export_gets_unigram_json_on_first_use(tmp_path: Path, convertible: bool):
+    from assistant.embedding.onnx_encoder import INT8_FILE, ensure_onnx, onnx_dir
+
+    model_dir = tmp_path / "model"
+    target = onnx_dir(model_dir, "f00d")
+    target.mkdir(parents=True)
+    data = tiny_tokenizer_json()
+    if not convertible:
+        data["model"]["type"] = "BPE"
+    (target / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    (target / "export.json").write_text("{}", encoding="utf-8")
+    (target / INT8_FILE).write_bytes(b"")
+    assert ensure_onnx(model_dir, "f00d") == target  # no export: the ONNX files are there
+    assert unigram.exists(target) is convertible
+    assert not list(target.glob("*.tmp*"))
