@@ -5,8 +5,9 @@ needs `optimum-onnx`, whose only release pins transformers < 4.58 while sentence
 needs transformers ≥ 5, so the two cannot be installed together. This module does the same steps
 with the libraries underneath: `torch.onnx.export` of the model with its pooling and normalisation,
 `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantized per call), and an
-`onnxruntime` session with the folder's own `tokenizer.json`. Queries then need neither PyTorch
-nor transformers at run time.
+`onnxruntime` session. The folder's `tokenizer.json` is converted at export for a Python tokenizer
+(assistant/embedding/unigram.py: the same ids in ~50–70 MB instead of tokenizers' ~280 MB). Queries
+then need neither PyTorch nor transformers at run time.
 
 The files live beside the model folder, keyed by the folder's fingerprint and the export recipe, and
 are written to a temporary folder and renamed, so they are built once, offline and deterministically.
@@ -19,6 +20,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
+from assistant.embedding import unigram
 
 EXPORT_FORMAT = "bangjiao-onnx-3"
 FLOAT32_FILE = "model_float32.onnx"
@@ -67,6 +70,8 @@ def ensure_onnx(model_dir: Path, fingerprint: str, progress=None) -> Path:
     """The folder holding the int8 ONNX file of `model_dir`, exporting it on first use (~1-2 min)."""
     target = onnx_dir(model_dir, fingerprint)
     if (target / "export.json").exists() and (target / INT8_FILE).exists():
+        if not unigram.exists(target):
+            _build_unigram(target / "tokenizer.json", target)  # exported before unigram.json existed
         return target
     if progress:
         progress(f"导出 ONNX 与 int8 编码器（仅首次）… (exporting the ONNX/int8 encoder once into {target})")
@@ -120,6 +125,7 @@ def export(model_dir: Path, target: Path) -> Path:
                      op_types_to_quantize=list(QUANTIZED_OPS), per_channel=PER_CHANNEL, reduce_range=REDUCE_RANGE)
     float_path.unlink()  # only the int8 file is used; float32 runs through sentence-transformers
     shutil.copy(model_dir / "tokenizer.json", tmp / "tokenizer.json")
+    _build_unigram(tmp / "tokenizer.json", tmp)
     import onnxruntime
     (tmp / "export.json").write_text(json.dumps({
         "format": EXPORT_FORMAT, "source": str(model_dir), "pooling": pooling, "max_length": _max_length(model_dir),
@@ -133,20 +139,37 @@ def export(model_dir: Path, target: Path) -> Path:
     return target
 
 
+def _build_unigram(tokenizer_json: Path, folder: Path) -> None:
+    """Convert tokenizer.json to unigram.json; a tokenizer it cannot reproduce (or a read-only folder) keeps
+    `tokenizers`."""
+    import logging
+
+    try:
+        unigram.build(tokenizer_json, folder)
+    except (unigram.ConversionError, OSError) as exc:
+        logging.getLogger(__name__).warning("tokenizer stays on `tokenizers` (more memory): %s", exc)
+
+
 class OnnxEncoder:
     """Encodes texts with an exported ONNX file through onnxruntime (no PyTorch needed)."""
 
     def __init__(self, folder: Path, file_name: str, threads: int | None = None):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         folder = Path(folder)
         meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
         self.max_length = int(meta.get("max_length", 512))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(self.max_length)
-        pad_id = self.tokenizer.token_to_id("<pad>")
-        self.tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0)
+        self.unigram: unigram.UnigramTokenizer | None = None
+        self.tokenizer = None
+        if unigram.exists(folder):
+            self.unigram = unigram.UnigramTokenizer(folder, self.max_length)
+        else:
+            from tokenizers import Tokenizer
+
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self.tokenizer.enable_truncation(self.max_length)
+            pad_id = self.tokenizer.token_to_id("<pad>")
+            self.tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -167,11 +190,19 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out: list[np.ndarray] = []
         for start in range(0, len(order), batch_size):
-            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            ids, mask = self.tokenize([texts[i] for i in order[start : start + batch_size]])
             out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         vectors = np.concatenate(out).astype(np.float32, copy=False)
         restored = np.empty_like(vectors)
         restored[order] = vectors
         return restored
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """input_ids and attention_mask of `texts`, padded to the longest (unigram.py, else tokenizers)."""
+        if self.unigram is not None:
+            return self.unigram.encode_batch(texts)
+        assert self.tokenizer is not None
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return ids, mask
