@@ -119,6 +119,17 @@ def embedder(session_data: Path):
 
 
 @pytest.fixture(scope="session")
+def float32_embedder(embedder):
+    """The converted model through sentence-transformers (PyTorch), whatever the default encoder is: for tests
+    of the conversion itself and for comparisons with the int8 path. Only for tests marked `slow`."""
+    from assistant.embedding.embedder import Embedder
+
+    if embedder.backend == "float32":
+        return embedder
+    return Embedder(embedder.model_dir, backend="float32")
+
+
+@pytest.fixture(scope="session")
 def fake_embedder() -> FakeEmbedder:
     """A deterministic stand-in for the model (hashed character n-grams): for logic that does not depend on
     the model's semantics. Loads nothing."""

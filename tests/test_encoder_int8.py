@@ -55,14 +55,15 @@ def test_unknown_encoder_is_refused(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_int8_loads_from_local_files_only_and_matches_float32(embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
+def test_int8_loads_from_local_files_only_and_matches_float32(embedder: Embedder, float32_embedder: Embedder,
+                                                             monkeypatch: pytest.MonkeyPatch):
     def no_network(*_args, **_kwargs):
         raise AssertionError("the int8 encoder tried to open a network connection")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     int8 = Embedder(embedder.model_dir, backend="int8")
-    float32 = Embedder(embedder.model_dir, backend="float32")  # the session's embedder follows the default
+    float32 = float32_embedder
     queries = int8.encode_queries(QUESTIONS)
     passages = int8.encode_passages(QUESTIONS)
     folder = next(embedder.model_dir.parent.glob(f"{embedder.model_dir.name}.onnx/*"))
