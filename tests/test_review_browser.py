@@ -40,7 +40,9 @@ def test_bureau_corrects_a_wrong_answer_and_refers_a_kind_of_question(server, br
     base, _ = server
     answerer = full_runtime.answerer
     log = QuestionLog(full_runtime.database, Spool(tmp_path / "spool.jsonl"))
-    wrong_q, refer_q = "出狱后能领低保吗", "出来了找不到工作怎么办"
+    # the referred question is one the knowledge base answers with a wide margin (entries other tests of the
+    # session publish for 涟源 must not turn it into a choice)
+    wrong_q, refer_q = "出狱后能领低保吗", "醉驾以后多久能重新考驾照"
     first = answerer.run(wrong_q, LIANYUAN)
     assert first.status == "answered"  # answered from a passage the bureau will judge
     logged = log.record(first, AskContext("雁北监狱", "教育室1号", "A-5521"))
@@ -77,7 +79,7 @@ def test_bureau_corrects_a_wrong_answer_and_refers_a_kind_of_question(server, br
     bureau.goto(f"{base}/portal/review?q={refer_q}&unreviewed=1")
     card = bureau.locator("article", has_text=refer_q).first
     card.locator("summary", has_text="应该转人工").click()
-    card.get_by_label("原因").fill("本县就业帮扶以县人社局当月安排为准")
+    card.get_by_label("原因").fill("本县重新考驾照的安排以县交警大队答复为准")
     card.get_by_role("button", name="记为应该转人工").click()
     assert "不再自动回答" in bureau.get_by_role("status").inner_text()
     try:
