@@ -58,14 +58,10 @@ class Candidate:
         return self.relevance
 
 
-def coverage(query_tokens: tuple[str, ...], key_tokens: list[str] | frozenset[str], stats: TermStats) -> float:
-    """Share of the query's IDF weight that the key's tokens contain (0..1)."""
-    return weighted_coverage(idf_weights(query_tokens, stats), frozenset(key_tokens))
-
-
 def idf_weights(query_tokens: tuple[str, ...], stats: TermStats) -> dict[str, float]:
-    """IDF weight of each distinct query token (computed once per query)."""
-    return {t: stats.idf(t) for t in set(query_tokens)}
+    """IDF weight of each distinct query token, in the order the tokens first occur (computed once per query; a
+    fixed order makes the coverage sums, and so ties, the same in every process whatever the hash seed)."""
+    return {t: stats.idf(t) for t in dict.fromkeys(query_tokens)}
 
 
 def weighted_coverage(weights: dict[str, float], have: frozenset[str]) -> float:
@@ -116,6 +112,7 @@ class HybridSearcher:
                k: int = 10) -> list[Candidate]:
         """Top `k` candidates of the given kinds from the region chain of `region_code`, best first."""
         out: list[Candidate] = []
+        weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
         for region in self.regions.chain(region_code):
             locality = self.regions.locality(region.code)
             for kind in kinds:
@@ -125,17 +122,16 @@ class HybridSearcher:
                 hits = part.search(query.vector, list(query.tokens), self.per_partition)
                 if not hits:
                     continue
-                covs = part.key_coverages(self._weights(query))
+                covs = part.key_coverages(weights)
                 for hit in hits:
-                    out.append(self._candidate(hit, part, query, locality, covs))
+                    out.append(self._candidate(hit, part, query, locality, weights, covs))
         out.sort(key=lambda c: c.score, reverse=True)
         return out[:k]
 
-    def _weights(self, query: Query) -> dict[str, float]:
-        return query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
-
-    def _candidate(self, hit: Hit, part, query: Query, locality: int, covs: np.ndarray) -> Candidate:
-        """One hit scored; `covs` is the coverage of every key of its partition (`Partition.key_coverages`)."""
+    def _candidate(self, hit: Hit, part, query: Query, locality: int, weights: dict[str, float],
+                   covs: np.ndarray) -> Candidate:
+        """One hit scored; `weights` are the query tokens' IDF weights and `covs` the coverage of every key of its
+        partition (`Partition.key_coverages`), both computed once."""
         item = part.items[hit.item_id]
         key_rows = part.key_rows(hit.item_id)
         cov = float(covs[key_rows.start:key_rows.stop].max()) if len(key_rows) else 0.0
@@ -149,7 +145,7 @@ class HybridSearcher:
                 agreement = float(cosines[-2] - cosines[-1])
         entry_cov = 0.0
         if w.entry_coverage:
-            entry_cov = weighted_coverage(self._weights(query), part.item_tokens(hit.item_id))
+            entry_cov = weighted_coverage(weights, part.item_tokens(hit.item_id))
         missing = missing_conditions(self.item_conditions(item), query.conditions)
         relevance = (hit.dense + w.coverage * cov + w.entry_coverage * entry_cov + w.consensus * agreement
                      - w.missing_condition * len(missing))
