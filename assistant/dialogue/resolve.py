@@ -64,12 +64,16 @@ def depends_on_context(text: str, slots: Slots) -> bool:
                 and _bare_ask(core, slots)))
 
 
+def _without_things(text: str, slots: Slots) -> str:
+    """`text` with every activity and subject word the slots found taken out (longest first)."""
+    for word in sorted(slots.things, key=len, reverse=True):
+        text = text.replace(word, "")
+    return text
+
+
 def _bare_ask(core: str, slots: Slots) -> bool:
     """The question is an activity and a bare "can I?" ("公务员能考不", "当兵行吗"): whose, the last turn says."""
-    rest = core
-    for word in sorted(slots.things, key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return bool(_BARE_ASK.match(rest))
+    return bool(_BARE_ASK.match(_without_things(core, slots)))
 
 
 def _what_now(core: str, slots: Slots) -> bool:
@@ -189,10 +193,7 @@ def _new_activity(core: str, slots: Slots) -> str:
     if not name or name not in core:
         return name
     own = core[core.index(name):]
-    rest = own
-    for word in sorted(slots.things, key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return own if not rest.strip("和、跟及，, ") else name
+    return own if not _without_things(own, slots).strip("和、跟及，, ") else name
 
 
 def resolve(text: str, slots: Slots, ctx: Context) -> Resolution:

@@ -114,7 +114,7 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     who, who_word = _who(core, vocab)
     activity, activity_word = _first(vocab.activities, core)
     subject = m.group(0) if vocab.subjects and (m := vocab.subjects.search(core)) else None
-    found, words = _conditions(core, conditions)
+    found, words = conditions.named(core)  # a denied condition ("没喝酒") is not named
     procedural = bool(_PROCEDURAL.search(core))
     # a question that starts with 那 but names its own subject (or a relative and an activity) and asks
     # something of it is complete: "那低保怎么申请" is a new topic, not an ellipsis ("那我自己能当辅警吗" is not:
@@ -129,11 +129,6 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
                  procedural, elliptical, _name(tables.people, who), _name(tables.activities, activity),
                  _name(tables.subjects, _group_of(tables.subjects, subject)), things, procedure_word,
                  _name(tables.procedures, procedure))
-
-
-def _conditions(text: str, conditions: ConditionDetector) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The conditions the text names, and their words; a negated one ("没喝酒") is not named."""
-    return conditions.named(text)
 
 
 def _name(table: dict[str, tuple[str, ...]], group: str | None) -> str | None:
