@@ -107,7 +107,7 @@ class Runtime:
 
     @cached_property
     def regions(self) -> RegionTree:
-        return RegionTree(self.kb.regions)
+        return RegionTree(self.kb.regions, cache_dir=self.settings.data_dir / "cache")
 
     @cached_property
     def analyzer(self) -> Analyzer:

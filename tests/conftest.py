@@ -330,20 +330,21 @@ def region_tree_indexed_once_per_regions():
     shared = {"_children", "_exact", "_short", "_old"}
     built: list[tuple[dict, RegionTree]] = []
 
-    def region_tree(regions, history=None) -> RegionTree:
+    def region_tree(regions, history=None, cache_dir=None) -> RegionTree:
         if history is not None:
-            return RegionTree(regions, history)
+            return RegionTree(regions, history, cache_dir)
         regions = dict(regions)
         first = next((tree for known, tree in built if known == regions), None)
         if first is None:
             first = RegionTree(regions)
-            if set(vars(first)) != shared | {"_regions", "_pinyin"}:
+            if set(vars(first)) != shared | {"_regions", "_pinyin", "_cache_dir"}:
                 return first
             built.append((regions, first))
             del built[:-8]
         tree = copy.copy(first)
         tree._regions = dict(first._regions)
         tree._pinyin = None
+        tree._cache_dir = cache_dir
         return tree
 
     patch = pytest.MonkeyPatch()

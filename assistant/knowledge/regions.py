@@ -7,9 +7,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from assistant.knowledge.divisions import Change, load_divisions
 from assistant.knowledge.models import LEVELS, NATIONAL_CODE, Region
+from assistant.knowledge.pinyin_initials import initials_of
 
 # the generic ending of a division name; what is left is its short name (城步苗族自治县 → 城步, 开福区 → 开福)
 _ETHNIC = ("蒙古|维吾尔|柯尔克孜|乌孜别克|俄罗斯|鄂温克|鄂伦春|塔吉克|塔塔尔|达斡尔|哈萨克|布依|朝鲜|土家|哈尼|傈僳|"
@@ -57,8 +59,10 @@ class Resolution:
 class RegionTree:
     """Lookup over regions keyed by administrative division code (the whole country, see divisions.py)."""
 
-    def __init__(self, regions: Mapping[str, Region], history: Iterable[Change] | None = None):
+    def __init__(self, regions: Mapping[str, Region], history: Iterable[Change] | None = None,
+                 cache_dir: Path | None = None):
         self._regions = dict(regions)
+        self._cache_dir = cache_dir  # where the pinyin initials of the names are kept (pinyin_initials.py)
         self._children: dict[str, list[str]] = {}
         for region in self._regions.values():
             if region.parent is not None:
@@ -324,13 +328,10 @@ class RegionTree:
     def _pinyin_table(self) -> list[tuple[Region, str, str]]:
         """(region, initials of its short name, initials of its name), computed once on first use."""
         if self._pinyin is None:
-            from pypinyin import Style, lazy_pinyin
-
-            def initials(text: str) -> str:
-                return "".join(p[0] for p in lazy_pinyin(text, style=Style.FIRST_LETTER) if p).lower()
-
-            self._pinyin = [(r, initials(short_name(r.name)), initials(r.name)) for r in self._regions.values()
-                            if r.level != "national"]
+            regions = [r for r in self._regions.values() if r.level != "national"]
+            table = initials_of(dict.fromkeys(n for r in regions for n in (short_name(r.name), r.name)),
+                                self._cache_dir)
+            self._pinyin = [(r, table[short_name(r.name)], table[r.name]) for r in regions]
         return self._pinyin
 
     def chain(self, code: str) -> list[Region]:

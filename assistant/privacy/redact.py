@@ -83,23 +83,20 @@ CUE_NAME_RE = re.compile(rf"((?:我|俺)(?:的)?(?:名字)?(?:叫做|叫|名叫)
 
 @lru_cache(maxsize=1)
 def _posseg():
-    import logging
-
-    import jieba
     import jieba.posseg
 
-    jieba.setLogLevel(logging.WARNING)
-    jieba.dt.check_initialized()
+    from assistant.text.jieba_dictionary import standard_tokenizer
+
+    standard_tokenizer()
     return jieba.posseg
 
 
 def _word_freq() -> dict[str, int]:
     """jieba's dictionary frequencies (the dictionary the tagger uses; read once per process), without loading
     the tagger's own models (`jieba.posseg`, seconds): a question that cannot hold a name never needs them."""
-    import jieba
+    from assistant.text.jieba_dictionary import standard_tokenizer
 
-    jieba.dt.check_initialized()
-    return jieba.dt.FREQ
+    return standard_tokenizer().FREQ
 
 
 def load_tagger() -> None:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 import jieba
 
 from assistant.knowledge.models import Lexicon
+from assistant.text.jieba_dictionary import standard_tokenizer
 from assistant.text.normalize import normalize
 
 _WORD_RE = re.compile(r"[\w\u4e00-\u9fff]")
-jieba.setLogLevel(logging.WARNING)
 
 
 def own_tokenizer() -> jieba.Tokenizer:
     """A jieba tokenizer of its own (words added to it stay in it) over jieba's standard dictionary, copied from
     the process-wide tokenizer, which reads the dictionary once for every analyzer and the name tagger."""
-    jieba.dt.check_initialized()
+    standard = standard_tokenizer()
     tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ, tokenizer.total = dict(jieba.dt.FREQ), jieba.dt.total
+    tokenizer.FREQ, tokenizer.total = dict(standard.FREQ), standard.total
     tokenizer.initialized = True
     return tokenizer
 
