@@ -15,7 +15,7 @@ from sqlalchemy import select
 from assistant.api.main import create_app
 from assistant.core.config import Settings
 from assistant.runtime import Runtime
-from assistant.services import users
+from assistant.services import file_faq, users
 from assistant.sheets.content import SheetRequest, build_sheet
 from assistant.storage.models import AuditEvent, FaqOverride
 
@@ -182,6 +182,17 @@ def test_merge_moves_the_wordings_and_withdraws_restore_takes_them_back(app, bur
     assert post(bureau, f"/portal/knowledge-faq/{MEDICAL}/merge", into=NATIONAL).status_code == 400  # other region
     assert post(bureau, f"/portal/knowledge-faq/{PARTY}/restore").status_code == 303
     assert live(app, PARTY) == dup and live(app, MEDICAL) == keep  # both exactly the file versions again
+
+
+def test_merge_over_the_wording_limit_is_refused_and_changes_nothing(app, bureau, monkeypatch):
+    keep, dup = file_version(MEDICAL), file_version(PARTY)
+    total = len(keep.paraphrases) + 1 + len(dup.paraphrases)  # the merged question becomes a wording too
+    monkeypatch.setattr(file_faq, "MAX_PARAPHRASES", total - 1)
+    merges = len(audited(app, "faq_file_merged", PARTY))
+    r = post(bureau, f"/portal/knowledge-faq/{PARTY}/merge", into=MEDICAL)
+    assert r.status_code == 400 and f"会有 {total} 种问法" in r.text
+    assert live(app, PARTY) == dup and live(app, MEDICAL) == keep  # no wording cut, nothing withdrawn
+    assert len(audited(app, "faq_file_merged", PARTY)) == merges
 
 
 def test_scope_refusals_change_nothing(app, bureau, other_bureau, admin):

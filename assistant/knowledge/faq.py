@@ -80,3 +80,35 @@ def validate_faq_mapping(item: dict, where: str, ids: dict[str, str], regions: d
     col = Collector(Path("/"))  # `where` is not under it, so problems keep the name as given
     entry = parse_faq_entry(col, Path(where), item, ids, regions, topics)
     return entry, col.problems
+
+
+def _wording_key(text: str) -> str:
+    """A wording without case, width, traditional forms, punctuation or spaces (what matching cannot tell apart)."""
+    from assistant.text.normalize import normalize
+
+    return re.sub(r"[\W_]+", "", normalize(text))
+
+
+def wording_clashes(entries: list[FaqEntry]) -> list[Problem]:
+    """Problems for a wording (question or paraphrase) that two approved entries share, or one entry has twice:
+    two entries with one wording compete for the same questions, and a repeat only weighs that wording twice."""
+    owner: dict[str, FaqEntry] = {}
+    problems: list[Problem] = []
+    for entry in entries:
+        if entry.status != "approved":
+            continue
+        seen: set[str] = set()
+        for i, text in enumerate((entry.question, *entry.paraphrases)):
+            key = _wording_key(text)
+            if not key:
+                continue
+            field = "question" if i == 0 else f"paraphrases[{i}]"
+            if key in seen:
+                problems.append(Problem(entry.path, f"{entry.id} {field}", f"问法重复：“{text}”"))
+            elif key in owner:
+                other = owner[key]
+                problems.append(Problem(entry.path, f"{entry.id} {field}",
+                                        f"问法“{text}”也在问答 {other.id}（{other.path}）里：两条会互相抢答，请只留在一条"))
+            seen.add(key)
+            owner.setdefault(key, entry)
+    return problems

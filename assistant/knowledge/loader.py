@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.knowledge.divisions import load_divisions, with_divisions
 from assistant.knowledge.documents import load_document
-from assistant.knowledge.faq import load_faq_file
+from assistant.knowledge.faq import load_faq_file, wording_clashes
 from assistant.knowledge.lexicon import load_lexicon
 from assistant.knowledge.models import LEVELS, Bureau, KnowledgeBase, Region, Topic
 from assistant.knowledge.problems import Collector, KnowledgeError, Problem, text_field
@@ -112,6 +112,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
                  if (d := load_document(col, p, ids, regions, topics))]
     faq = [e for p in sorted((root / "faq").rglob("*.yaml")) for e in load_faq_file(col, p, ids, regions, topics)]
     lexicon = load_lexicon(col, root)
+    col.problems.extend(wording_clashes(faq))
     if col.problems:
         raise KnowledgeError(col.problems)
     return KnowledgeBase(regions, topics, tuple(documents), tuple(faq), lexicon, content_hash(root))

@@ -31,7 +31,7 @@ EDITED, WITHDRAWN, MERGED = "edited", "withdrawn", "merged"
 ACTION_NAMES = {EDITED: "已修改（司法局审核的新版本）", WITHDRAWN: "已撤回", MERGED: "已合并"}
 OVERRIDE_PATH = "数据库/修改/"  # path prefix of an edited file entry: the database holds the live version
 MAX_ANSWER = 5000
-MAX_PARAPHRASES = 30
+MAX_PARAPHRASES = 60  # wordings of one entry (the files have about 20; a merge adds another entry's)
 
 
 # ---- pure: what applies -----------------------------------------------------------------------------------------
@@ -195,6 +195,14 @@ def withdraw(s: Session, files: KnowledgeBase, faq_id: str, who: Principal, note
     return entry
 
 
+def wording_lines(text: str) -> list[str]:
+    """A form's wordings, one a line: stripped, de-duplicated, in order; more than the limit is refused."""
+    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if len(lines) > MAX_PARAPHRASES:
+        raise InvalidError(f"口语问法最多 {MAX_PARAPHRASES} 种")
+    return lines
+
+
 def _add_wordings(s: Session, files: KnowledgeBase, live: KnowledgeBase, target_id: str, wordings: list[str],
                   who: Principal, note: str) -> tuple[FaqEntry, list[str]]:
     """Add wordings to the live entry `target_id` (a file entry: a new edited version; a database entry: its
@@ -203,8 +211,10 @@ def _add_wordings(s: Session, files: KnowledgeBase, live: KnowledgeBase, target_
     if target is None:
         raise NotFoundError(f"没有正在使用的问答 {target_id}")
     added = [w for w in dict.fromkeys(wordings) if w and w != target.question and w not in target.paraphrases]
-    paraphrases = [*target.paraphrases, *added][:MAX_PARAPHRASES]
-    added = [w for w in added if w in paraphrases]
+    paraphrases = [*target.paraphrases, *added]
+    if len(paraphrases) > MAX_PARAPHRASES:  # refused, never cut: a merge must not lose wordings silently
+        raise InvalidError(f"合并后“{target.question}”会有 {len(paraphrases)} 种问法，最多 {MAX_PARAPHRASES} 种，"
+                           "请先在问答页删去一些")
     if any(f.id == target_id for f in files.approved_faq):
         return edit(s, files, live, target_id, who, target.answer, paraphrases, note), added
     record = db_faq.get_record(s, target_id, who.region_code if who.role == BUREAU else None)

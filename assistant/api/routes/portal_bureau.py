@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from assistant.api.deps import DB, BureauForm, BureauUser, FaqId, RecordId, State
 from assistant.api.templating import render
 from assistant.knowledge.faq import MIN_PARAPHRASES
-from assistant.services import bureau_contacts, faq, followups, routing, users
+from assistant.services import bureau_contacts, faq, file_faq, followups, routing, users
 from assistant.services.county_knowledge import by_urgency, county_knowledge
 from assistant.services.errors import ForbiddenError, InvalidError
 from assistant.services.periods import parse_period
@@ -22,7 +22,6 @@ from assistant.services.statistics import county_stats
 
 router = APIRouter(prefix="/portal/bureau", include_in_schema=False)
 QUEUE_STATES = {"open": followups.OPEN, "answered": followups.ANSWERED, "all": None}
-MAX_PARAPHRASES = 30
 
 
 def _scope(s, state, who) -> set[str]:
@@ -134,14 +133,6 @@ def faq_edit(request: Request, who: BureauUser, db: DB, faq_id: FaqId) -> Respon
     return _faq_page(request, who, faq.get_record(db, faq_id, who.county))
 
 
-def clean_lines(text: str) -> list[str]:
-    """One paraphrase per line, stripped, de-duplicated, in order."""
-    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
-    if len(lines) > MAX_PARAPHRASES:
-        raise InvalidError(f"口语问法最多 {MAX_PARAPHRASES} 种")
-    return lines
-
-
 @router.post("/faq/{faq_id}")
 def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
              question: Annotated[str, Form(max_length=300)], answer: Annotated[str, Form(max_length=5000)],
@@ -164,7 +155,7 @@ def faq_save(request: Request, state: State, who: BureauForm, faq_id: FaqId,
         sources = record.sources if src_title is None else faq.sources_from_form(
             list(record.sources), src_title, src_kind or [], src_article or [], src_version or [])
         faq.update_draft(s, faq_id, who.county, by=who, question=question.strip(), answer=answer.strip(),
-                         paraphrases=clean_lines(paraphrases), topics=list(topics or []), sources=sources)
+                         paraphrases=file_faq.wording_lines(paraphrases), topics=list(topics or []), sources=sources)
     if action == "save":
         return RedirectResponse(f"/portal/bureau/faq/{faq_id}?done=saved", 303)
     try:

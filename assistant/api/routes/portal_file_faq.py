@@ -16,17 +16,9 @@ from assistant.api.deps import DB, EditorForm, EditorUser, FaqId, State
 from assistant.api.templating import render
 from assistant.knowledge.faq import MIN_PARAPHRASES
 from assistant.services import file_faq
-from assistant.services.errors import InvalidError
 
 router = APIRouter(prefix="/portal/knowledge-faq", include_in_schema=False)
 Note = Annotated[str, Form(max_length=500)]
-
-
-def _lines(text: str) -> list[str]:
-    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
-    if len(lines) > file_faq.MAX_PARAPHRASES:
-        raise InvalidError(f"口语问法最多 {file_faq.MAX_PARAPHRASES} 种")
-    return lines
 
 
 @router.get("")
@@ -51,8 +43,8 @@ def entry_edit(state: State, who: EditorForm, faq_id: FaqId, answer: Annotated[s
                paraphrases: Annotated[str, Form(max_length=10000)], note: Note = "") -> Response:
     runtime = state.runtime
     with runtime.database.session() as s:
-        entry = file_faq.edit(s, runtime.knowledge_files, runtime.kb, faq_id, who, answer, _lines(paraphrases),
-                              note)
+        entry = file_faq.edit(s, runtime.knowledge_files, runtime.kb, faq_id, who, answer,
+                              file_faq.wording_lines(paraphrases), note)
     runtime.publish_faq(entry)
     return RedirectResponse(f"/portal/knowledge-faq/{faq_id}?done=file_edited", 303)
 
