@@ -107,8 +107,8 @@ def wording_clashes(entries: list[FaqEntry]) -> list[Problem]:
                 problems.append(Problem(entry.path, f"{entry.id} {field}", f"问法重复：“{text}”"))
             elif key in owner:
                 other = owner[key]
-                problems.append(Problem(entry.path, f"{entry.id} {field}",
-                                        f"问法“{text}”也在问答 {other.id}（{other.path}）里：两条会互相抢答，请只留在一条"))
+                message = f"问法“{text}”也在问答 {other.id}（{other.path}）里：两条会互相抢答，请只留在一条"
+                problems.append(Problem(entry.path, f"{entry.id} {field}", message))
             seen.add(key)
             owner.setdefault(key, entry)
     return problems
