@@ -85,12 +85,24 @@ def test_crisis_individual_and_domain_signals():
 def test_crisis_catches_indirect_intent_and_means_but_not_harmless_senses():
     intent = ("俺真是活腻了 出去也没人要", "想拿鞋带把自己勒死", "出去以后就去喝百草枯", "这几天一直在囤安眠药",
               "心里烦就用笔尖扎自己的手", "想从三楼窗户翻下去", "等刑满了就去水库跳了", "已经绝食两天了",
-              "我不想熬下去了", "遗书早就写好了", "想吞电池", "出去就开煤气睡过去")
+              "我不想熬下去了", "遗书早就写好了", "想吞电池", "出去就开煤气睡过去", "这日子我不打算再活了",
+              "半夜想拿被单把自己挂上去", "出去就找段火车道躺着", "出去了非得弄死那个人 跟他同归于尽",
+              "不如把这一切都结束掉", "活着还图个啥")
     harmless = ("判死缓的一般关多少年", "工伤死亡赔偿有多少", "出去打工老跳槽会不会影响社保", "上吊车操作证咋考",
                 "累得要死 工资能要回来吗", "出去死活找不着活干", "跟老婆的事想做个了断 离婚咋办",
-                "看见有人落水我跳河救人 算立功吗", "楼上跳广场舞太吵 能报警不", "吃了打过农药的菜会不会中毒")
+                "看见有人落水我跳河救人 算立功吗", "楼上跳广场舞太吵 能报警不", "吃了打过农药的菜会不会中毒",
+                "三国里的张飞是怎么死的", "出去以后能把墙上挂的奖状带走吗", "他差点把我弄死 我能要赔偿吗")
     assert [q for q in intent if not SIGNALS.run(normalize(q)).crisis] == []
     assert [q for q in harmless if SIGNALS.run(normalize(q)).crisis] == []
+
+
+def test_own_case_forms_are_flagged_but_general_ones_with_me_in_them_are_not():
+    own = ("俺这案子有没有可能改判", "你看我符不符合条件假释", "我目前算不算失信被执行人", "我的户口销了没",
+           "老家派谁来接我 叫什么名字", "俺那辆车现在啥情况 拍卖了没", "我卡上还有多少钱", "俺这个季度的分够不够报减刑")
+    general = ("出狱那天谁来接我", "给我定的一人一策是干啥的", "我老婆的仲裁还剩五天就过期了 法律援助能帮吗",
+               "我还要关五年 这几年家里申请低保算不算我", "出去前能先打听打听老家的帮扶政策吗")
+    assert [q for q in own if not SIGNALS.run(normalize(q)).individual_case] == []
+    assert [q for q in general if SIGNALS.run(normalize(q)).individual_case] == []
 
 
 def test_questions_that_ask_for_a_figure_or_a_contact():
