@@ -20,14 +20,15 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's number")
 FaqId = Annotated[str, Path(max_length=80, description="an FAQ entry's id")]
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    """The service state (async: no I/O, so no worker thread is taken for it)."""
     return request.app.state.service
 
 
 State = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_ready_state(state: State) -> ServiceState:
+async def get_ready_state(state: State) -> ServiceState:
     """The state once warm-up has finished; otherwise 503 saying whether to wait or to call the officer."""
     if state.error:
         raise UnavailableError("系统出了故障，暂时不能回答问题，请告诉值班民警（原因见系统状态页 /health）")
@@ -114,7 +115,7 @@ CurrentUser = Annotated[users.Principal, Depends(get_principal)]
 
 
 def _role(*roles: str):
-    def check(who: CurrentUser) -> users.Principal:
+    async def check(who: CurrentUser) -> users.Principal:  # no I/O: runs on the event loop
         users.require_role(who, *roles)
         return who
     return check

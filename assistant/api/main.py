@@ -26,14 +26,12 @@ from assistant.api.routes import (
     portal_prison,
     portal_review,
 )
+from assistant.api.security_headers import SecurityHeaders
 from assistant.api.state import ServiceState
 from assistant.core.config import Settings, get_settings
 from assistant.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-       "connect-src 'self'; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, rate: str = "20/minute") -> FastAPI:
@@ -59,19 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit)
-
-    @app.middleware("http")
-    async def security_headers(request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        path = request.url.path
-        if path in ("/kiosk", "/officer") or path.startswith("/portal"):
-            response.headers["Content-Security-Policy"] = CSP
-            response.headers["X-Frame-Options"] = "DENY"
-        if path.startswith("/portal"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
