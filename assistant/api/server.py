@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
 from assistant.core.config import Settings
+
+if TYPE_CHECKING:  # not imported at run time: `assistant serve` configures logging before the web framework loads
+    from fastapi import FastAPI
 
 
 def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int, **extra: Any):

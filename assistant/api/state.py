@@ -69,8 +69,7 @@ class ServiceState:
             self.runtime.embedder.enable_batching()
             # the model loads while the knowledge and jieba's dictionary are read: onnxruntime builds its
             # session outside the GIL (~0.7 s saved); a load error surfaces again at the first answer below
-            loading = threading.Thread(target=self._load_model, name="model-load", daemon=True)
-            loading.start()
+            loading = self.runtime.load_model_in_background()
             answerer = self.runtime.answerer
             loading.join()
             answerer.run("出狱后医保怎么办", "000000")  # loads the model and fills caches
@@ -84,12 +83,6 @@ class ServiceState:
             self.error = f"{type(exc).__name__}: {exc}"
             return
         self.warm_up_rest()
-
-    def _load_model(self) -> None:
-        try:
-            self.runtime.embedder.model  # noqa: B018
-        except Exception:  # the first answer in warm_up loads it again and reports the error
-            log.debug("model load in parallel failed", exc_info=True)
 
     def warm_up_rest(self) -> None:
         """After the service is ready: what only some requests need, loaded before they come (a request that

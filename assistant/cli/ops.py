@@ -82,14 +82,9 @@ def backup_restore(
 def serve(host: str = "127.0.0.1", port: int = 8000,
           demo_kiosk: Annotated[bool, typer.Option(help="没有任何终端时登记一台演示终端并显示登记码")] = False) -> None:
     """Start the kiosk service (FastAPI + uvicorn); the index is built or refreshed before questions are taken."""
-    import uvicorn
-
-    from assistant.api.main import create_app
-    from assistant.api.server import configure_logging, serve_config
+    from assistant.api.server import configure_logging
 
     configure_logging()
-    from assistant.embedding.embedder import set_torch_threads
-
     if demo_kiosk:
         from assistant.services.kiosks import count_kiosks, register
 
@@ -98,9 +93,19 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
                 reg = register(s, "演示监狱", "演示终端")
                 typer.echo(f"已登记演示终端。终端登记码：{reg.token}  民警口令：{reg.pin}")
         service(ensure)
+    from assistant.embedding.embedder import set_torch_threads
+    from assistant.runtime import Runtime
+
     set_torch_threads(get_settings().server_torch_threads)
+    runtime = Runtime(get_settings())
+    runtime.load_model_in_background()  # while the web framework is imported and the app built (warm-up waits)
+    import uvicorn
+
+    from assistant.api.main import create_app
+    from assistant.api.server import serve_config
+
     typer.echo(f"帮教问答服务：http://{host}:{port}/kiosk  （值班民警：/officer，工作平台：/portal/，接口文档：/docs）")
-    uvicorn.Server(serve_config(create_app(), get_settings(), host, port)).run()
+    uvicorn.Server(serve_config(create_app(runtime=runtime), get_settings(), host, port)).run()
 
 
 def register(app: typer.Typer) -> None:

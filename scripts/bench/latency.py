@@ -19,12 +19,17 @@ import time
 from common import REPO, emit, labels, runtime, scratch_data_dir, summary_ms, timed
 
 SERVER = """
-import sys, uvicorn
-from assistant.api.main import create_app
+import sys
 from assistant.core.config import get_settings
 from assistant.embedding.embedder import set_torch_threads
-set_torch_threads(get_settings().server_torch_threads)  # as `assistant serve` does
-uvicorn.run(create_app(rate="1000000/minute"), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+from assistant.runtime import Runtime
+set_torch_threads(get_settings().server_torch_threads)  # as `assistant serve` does, in its order:
+runtime = Runtime(get_settings())
+runtime.load_model_in_background()  # the model loads while the web framework is imported and the app built
+import uvicorn
+from assistant.api.main import create_app
+uvicorn.run(create_app(runtime=runtime, rate="1000000/minute"), host="127.0.0.1", port=int(sys.argv[1]),
+            log_level="warning")
 """
 
 
