@@ -85,10 +85,11 @@ def test_fill_ins_take_the_bureau_s_saved_details_and_stay_blank_elsewhere(full_
     assert "0738-7654321" in out and "涟源市人民路8号" in out and "时间：周一至周五" in out
     assert "涟源市司法局" not in out and "（长沙市司法局地址：暂未公布，请向监狱民警询问）" in out
     assert render_fill_ins(text) == render_fill_ins(text, full_regions)  # nothing saved: all still blank
-    from assistant.sheets.content import render_fill_ins as sheet_fill_ins
+    from assistant.sheets.content import FILL_IN_NOTE
 
-    sheet = sheet_fill_ins(text, tree)  # printed FAQ sheets agree with the kiosk
-    assert "0738-7654321" in sheet and "涟源市人民路8号" in sheet and "长沙市司法局地址：暂未公布" in sheet
+    sheet = render_fill_ins(text, tree, FILL_IN_NOTE)  # printed FAQ sheets agree with the kiosk, with their note
+    assert "0738-7654321" in sheet and "涟源市人民路8号" in sheet
+    assert "（长沙市司法局地址：暂未公布，请向监狱民警或户籍地司法局询问）" in sheet
 
 
 def test_a_saved_contact_lets_a_question_for_it_be_answered(full_regions):

@@ -16,19 +16,20 @@ from docx import Document
 from docx.oxml.ns import qn
 from helpers import KNOWLEDGE, knowledge_of
 
+from assistant.answering.compose import render_fill_ins
 from assistant.knowledge.models import FILL_IN_RE, Bureau, FaqEntry, KnowledgeBase, Source
 from assistant.knowledge.regions import RegionTree
 from assistant.services.errors import InvalidError
 from assistant.services.most_asked import most_asked
 from assistant.services.principal import PRISON, Principal
 from assistant.sheets.content import (
+    FILL_IN_NOTE,
     MISSING,
     Sheet,
     SheetRequest,
     build_sheet,
     compact_citations,
     contact_of,
-    render_fill_ins,
 )
 from assistant.sheets.docx_render import render_docx
 from assistant.sheets.pdf_render import (
@@ -192,7 +193,8 @@ def test_fill_ins_are_kept_as_a_note(db, kb, regions) -> None:
     for e in sheet.entries:
         assert "【待填写" not in e.answer
         assert e.answer.count("暂未公布") == len(FILL_IN_RE.findall(by_id[e.faq_id].answer))
-    assert render_fill_ins("电话：【待填写】。") == "电话：（暂未公布，请向监狱民警或户籍地司法局询问）。"
+    assert render_fill_ins("电话：【待填写】。", None, FILL_IN_NOTE) == "电话：（暂未公布，请向监狱民警或户籍地司法局询问）。"
+    assert render_fill_ins("电话：【待填写】。") == "电话：（暂未公布，请向监狱民警询问）。"  # the kiosk's note
 
 
 def test_sources_dates_and_contact(db, kb, regions) -> None:

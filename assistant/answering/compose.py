@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant.answering.models import SourceRef
 from assistant.index.items import Item
 from assistant.knowledge.models import FILL_IN_RE, Region
@@ -31,12 +33,16 @@ def saved_contact(label: str, regions: RegionTree | None) -> str | None:
     return None
 
 
-def render_fill_ins(text: str, regions: RegionTree | None = None) -> str:
-    """Turn bureau fill-in fields into the bureau's saved contact detail, or a plain note for the asker while the
-    bureau has not filled it in."""
-    def fill(m) -> str:
-        saved = saved_contact(m.group(1), regions)
-        return saved if saved else f"（{m.group(1)}：暂未公布，请向监狱民警询问）"
+ASK_OFFICER = "暂未公布，请向监狱民警询问"  # what the kiosk says for a field the bureau has not filled in
+
+
+def render_fill_ins(text: str, regions: RegionTree | None = None, missing: str = ASK_OFFICER) -> str:
+    """Turn bureau fill-in fields into the bureau's saved contact detail, or, while the bureau has not filled
+    one in, a plain note naming the field (`missing`: the kiosk's; printed sheets pass their own)."""
+    def fill(m: re.Match[str]) -> str:
+        name = m.group(1).strip()
+        saved = saved_contact(name, regions)
+        return saved if saved else f"（{name + '：' if name else ''}{missing}）"
     return FILL_IN_RE.sub(fill, text)
 
 

@@ -19,7 +19,6 @@ Bureau fill-in fields (【待填写：X】) are never dropped and never filled i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,8 +26,8 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from assistant.answering.basis import basis_note
-from assistant.answering.compose import saved_contact
-from assistant.knowledge.models import FILL_IN_RE, NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
+from assistant.answering.compose import render_fill_ins
+from assistant.knowledge.models import NATIONAL_CODE, FaqEntry, KnowledgeBase, Region
 from assistant.knowledge.regions import RegionTree, UnknownRegionError
 from assistant.services.errors import InvalidError
 from assistant.services.most_asked import most_asked
@@ -226,17 +225,6 @@ def compact_citations(citations: Sequence[str]) -> list[str]:
     return out
 
 
-def render_fill_ins(text: str, regions: RegionTree | None = None) -> str:
-    """Bureau fill-in fields as the bureau's saved contact detail, or else a note for the reader of a printed sheet
-    (the field's name is kept)."""
-    def note(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        saved = saved_contact(name, regions)
-        return saved if saved else f"（{name + '：' if name else ''}{FILL_IN_NOTE}）"
-
-    return FILL_IN_RE.sub(note, text)
-
-
 def contact_of(region: Region) -> Contact:
     b = region.bureau
     return Contact(b.name or f"{region.name}司法局", b.phone or MISSING, b.address or MISSING,
@@ -272,7 +260,7 @@ def _topic_keys(kb: KnowledgeBase, topics: tuple[str, ...]) -> tuple[str, ...]:
 
 def _entry(number: int, f: FaqEntry, regions: RegionTree, times: int, today: date) -> SheetEntry:
     citations = tuple(dict.fromkeys(src.citation for src in f.sources))
-    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer, regions).splitlines() if p.strip())
+    answer = "\n".join(p.strip() for p in render_fill_ins(f.answer, regions, FILL_IN_NOTE).splitlines() if p.strip())
     return SheetEntry(number, f.id, f.question.strip(), answer, citations, regions[f.region].name, f.reviewed,
                       f.review_due, bool(f.review_due and f.review_due < today), times)
 
