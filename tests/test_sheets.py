@@ -193,7 +193,8 @@ def test_fill_ins_are_kept_as_a_note(db, kb, regions) -> None:
     for e in sheet.entries:
         assert "【待填写" not in e.answer
         assert e.answer.count("暂未公布") == len(FILL_IN_RE.findall(by_id[e.faq_id].answer))
-    assert render_fill_ins("电话：【待填写】。", None, FILL_IN_NOTE) == "电话：（暂未公布，请向监狱民警或户籍地司法局询问）。"
+    sheet_note = render_fill_ins("电话：【待填写】。", None, FILL_IN_NOTE)
+    assert sheet_note == "电话：（暂未公布，请向监狱民警或户籍地司法局询问）。"
     assert render_fill_ins("电话：【待填写】。") == "电话：（暂未公布，请向监狱民警询问）。"  # the kiosk's note
 
 
