@@ -263,3 +263,34 @@ def test_an_activity_with_a_bare_can_i_is_asked_for_the_earlier_person(vocab):
 def test_the_asker_turning_to_themself_with_na_keeps_the_record_context(vocab):
     out = converse(["我坐过牢，女儿以后能考警校吗", "那我自己能当辅警吗"], vocab)
     assert out[1][0] == "我本人有犯罪记录，自己还能当警察吗"
+
+
+def test_procedural_follow_ups_asking_which_office_what_to_bring_and_the_cost(vocab):
+    out = converse(["出狱后想办临时救助", "上哪个门去办", "身上要揣啥东西", "收费不"], vocab)
+    assert out[1][0] == "临时救助去哪里去办"
+    assert out[2][0].startswith("临时救助") and "要带什么材料" in out[2][0]
+    assert out[3][0].startswith("临时救助") and "多少钱" in out[3][0]
+    out = converse(["驾照过期好几年了", "上哪换"], vocab)
+    assert out[1][0] == "驾驶证过期去哪里换"  # the subject named by its group's first form
+
+
+def test_a_procedure_named_by_the_lexicon_does_not_repeat_the_words_it_ends_with(vocab):
+    out = converse(["想申请法律援助", "得准备啥材料"], vocab)
+    assert out[1][0] == "法律援助得要带什么材料"
+
+
+def test_free_lawyer_is_legal_aid_not_the_lawyer_job_and_teaching_is_the_teacher_job(vocab):
+    out = converse(["想找政府派个免费律师", "去哪申请"], vocab)
+    assert out[1][0].startswith("法律援助")
+    out = converse(["有案底能当导游不", "那教书呢"], vocab)
+    assert out[1][0] == "有案底能当老师不"
+
+
+def test_a_child_defines_an_item_but_is_the_people_slot_in_a_conversation(vocab):
+    conditions = ConditionDetector(knowledge_of(KNOWLEDGE).lexicon.conditions)
+    assert "子女" in conditions.find("我坐过牢 孩子能当兵吗")  # an entry about a child answers only such questions
+    assert "子女" not in conditions.find("我坐过牢 自己能当兵吗")
+    assert vocab.conditions.find("我坐过牢 孩子能当兵吗") == frozenset()  # who is asked about: the people slot
+    assert "醉驾" in vocab.conditions.find("醉驾的孩子能当兵吗")  # other conditions stay
+    out = converse(["我坐过牢，我老公的工作会受影响吗", "那我儿子当兵呢"], vocab)
+    assert out[1][0] == "我坐过牢，儿子能当兵吗"

@@ -175,7 +175,11 @@ def _procedural_thing(question: str, prev: Slots) -> str:
 def _procedure(core: str, slots: Slots) -> str:
     """A procedural follow-up worded as the lexicon words what it asks ("到哪里申请" → "去哪里申请")."""
     if slots.procedure_word and slots.procedure_name:
-        return core.replace(slots.procedure_word, slots.procedure_name, 1)
+        before, _, rest = core.partition(slots.procedure_word)
+        name = slots.procedure_name
+        # "准备啥材料" → "要带什么材料", not "要带什么材料材料": words the name ends with are not repeated
+        overlap = next((k for k in range(len(rest), 1, -1) if name.endswith(rest[:k])), 0)
+        return f"{before}{name}{rest[overlap:]}"
     return core
 
 

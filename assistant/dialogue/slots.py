@@ -13,11 +13,12 @@ from assistant.knowledge.models import SlotTables
 from assistant.text.conditions import ConditionDetector
 
 _PROCEDURAL = re.compile(
-    r"^(那|那么|那要|还有|然后|再)?(去|到|上|找)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门)"
-    r"(办|申请|交|报|找|问|登记|弄|补|开|领|查|续|拿)"
+    r"^(那|那么|那要|还有|然后|再)?(去|到|上|找|在)?(哪里|哪儿|哪|什么地方|啥地方|谁|哪个部门|哪个门)去?"
+    r"(办|申请|交|报|找|问|登记|弄|补|开|领|查|续|拿|换)"
     r"|(怎么|咋|如何)(审|批|查|领|补|续|开证明)|(批|审|办)(下来|好)|(能|可以)?领(钱|多少)"
     r"|^(这|那)?(期间|段时间|几年)"
-    r"|要?(带|准备)(什么|啥|哪些)|要?(多久|多长时间|几天|多少天)|(交|付|拿)不起|没钱(交|付)?"
+    r"|要?(带|准备|揣|拿)(什么|啥|哪些)|要?(多久|多长时间|几天|多少天)|(交|付|拿)不起|没钱(交|付)?"
+    r"|^(要|得)?(花|交)?钱(不|吗|么)|^收(费|钱)(不|吗|么)?$|^要(花)?多少钱"
     r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要|有)(什么|啥|哪些)(材料|手续|证件|条件|要求)"
     r"|^(能|可以)?(补办|代办|网上办)"
 )
@@ -52,6 +53,8 @@ class Vocabulary:
         subjects = {f for forms in tables.subjects.values() for f in forms}
         things = {f for forms in tables.activities.values() for f in forms} | subjects
         alt = _alternation(things).pattern
+        # a condition a person word names (子女: 儿子, 闺女) is who is asked about, the people slot's business
+        conditions = conditions.without_those_matching({f for forms in tables.people.values() for f in forms})
         return cls(tables, conditions, {who: _alternation(forms) for who, forms in tables.people.items()},
                    {act: _alternation(forms) for act, forms in tables.activities.items()},
                    _alternation(subjects) if subjects else None,

@@ -15,6 +15,12 @@ class ConditionDetector:
     def __init__(self, conditions: dict[str, tuple[str, ...]]):
         self._patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in conditions.items()}
 
+    def without_those_matching(self, words: set[str]) -> ConditionDetector:
+        """A detector without the conditions any of `words` names (e.g. 子女, named by the people words)."""
+        out = ConditionDetector({})
+        out._patterns = {n: p for n, p in self._patterns.items() if not any(p.search(w) for w in words)}
+        return out
+
     def _found(self, text: str) -> frozenset[str]:
         return frozenset(name for name, pattern in self._patterns.items() if pattern.search(text))
 
