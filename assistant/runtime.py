@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from assistant.answering.decision import Calibration
+from assistant.answering.decision import DEFAULT_CALIBRATION, Calibration
 from assistant.answering.pipeline import Answerer
 from assistant.core.config import Settings
 from assistant.dialogue.slots import Vocabulary
@@ -36,6 +36,7 @@ from assistant.storage.db import Database
 from assistant.storage.files import private_dir
 from assistant.text.analyzer import Analyzer
 from assistant.text.conditions import ConditionDetector
+from assistant.text.own_case import OwnCaseModel, model_path
 from assistant.text.signals import SignalDetector
 
 log = logging.getLogger(__name__)
@@ -303,12 +304,18 @@ class Runtime:
         return Calibration.load(self.settings.calibration_path)
 
     @cached_property
+    def own_case_model(self) -> OwnCaseModel | None:
+        """The own-case model fitted with the calibration in use (beside its file), or None."""
+        return OwnCaseModel.load(model_path(self.settings.calibration_path or DEFAULT_CALIBRATION))
+
+    @cached_property
     def answerer(self) -> Answerer:
         index = self.ensure_index()
         conditions = ConditionDetector(self.kb.lexicon.conditions)
         searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions, conditions=conditions,
                                   weights=self.calibration.ranking)
-        answerer = Answerer(searcher, self.regions, SignalDetector(self.kb.lexicon.signals), self.calibration,
+        signals = SignalDetector(self.kb.lexicon.signals, self.own_case_model)
+        answerer = Answerer(searcher, self.regions, signals, self.calibration,
                             Vocabulary.of(self.kb.lexicon.slots, conditions))
         answerer.referral_rules = self.referral_rules()
         return answerer

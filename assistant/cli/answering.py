@@ -155,9 +155,18 @@ def calibrate(
     from assistant.answering.calibration import calibrate as fit
     from assistant.answering.calibration import collect, encoded_once, fit_ranking
     from assistant.answering.decision import DEFAULT_CALIBRATION
+    from assistant.text.normalize import normalize
+    from assistant.text.own_case import fit as fit_own_case
+    from assistant.text.own_case import model_path
 
     rt = runtime()
     labels = _labels(file)
+    target = out or rt.settings.calibration_path or DEFAULT_CALIBRATION
+    # first the own-case model (own-case questions against every other but crisis ones), used by what follows
+    learn = [label for label in labels if label.kind != "crisis"]
+    own_case = fit_own_case([normalize(label.question) for label in learn],
+                            [label.kind == "individual" for label in learn])
+    rt.own_case_model = own_case
     answerer = rt.answerer
     with encoded_once(answerer):
         weights, recall = fit_ranking(answerer, rt.regions, labels)
@@ -165,10 +174,10 @@ def calibrate(
         rows = collect(answerer, rt.regions, labels)
     result = fit(rows, replace(answerer.calibration, ranking=weights))
     result = replace(result, recall_at_1=recall)
-    target = out or rt.settings.calibration_path or DEFAULT_CALIBRATION
     result.calibration.save(target)
+    own_case.save(model_path(target))
     typer.echo(result.summary)
-    typer.echo(f"已保存 → {target}")
+    typer.echo(f"已保存 → {target}（本人案情模型 own-case model → {model_path(target).name}）")
 
 
 def register(app: typer.Typer) -> None:

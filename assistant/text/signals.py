@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.knowledge.models import FILL_IN_RE, Signals
@@ -18,9 +19,10 @@ class SignalMatch:
 
 
 class SignalDetector:
-    """Compiled patterns from lexicon/signals.yaml; `run` looks at normalised text."""
+    """Compiled patterns from lexicon/signals.yaml (and the own-case model); `run` looks at normalised text."""
 
-    def __init__(self, signals: Signals):
+    def __init__(self, signals: Signals, own_case: Callable[[str], bool] | None = None):
+        self._own_case = own_case  # a learned check beside the patterns (text/own_case.py), when calibrated
         self._crisis = [re.compile(p) for p in signals.crisis]
         self._individual = [re.compile(p) for p in signals.individual_case]
         self._domain = [re.compile(p) for p in signals.domain]
@@ -30,7 +32,8 @@ class SignalDetector:
     def run(self, text: str) -> SignalMatch:
         return SignalMatch(
             crisis=any(p.search(text) for p in self._crisis),
-            individual_case=any(p.search(text) for p in self._individual),
+            individual_case=any(p.search(text) for p in self._individual)
+            or (self._own_case is not None and self._own_case(text)),
             domain_hits=tuple(m.group(0) for p in self._domain if (m := p.search(text))),
             asks_amount=any(p.search(text) for p in self._amount),
             asks_contact=any(p.search(text) for p in self._contact),
