@@ -294,3 +294,9 @@ def test_a_child_defines_an_item_but_is_the_people_slot_in_a_conversation(vocab)
     assert "醉驾" in vocab.conditions.find("醉驾的孩子能当兵吗")  # other conditions stay
     out = converse(["我坐过牢，我老公的工作会受影响吗", "那我儿子当兵呢"], vocab)
     assert out[1][0] == "我坐过牢，儿子能当兵吗"
+
+
+def test_a_new_person_named_first_then_what_they_want(vocab):
+    out = converse(["我坐过牢 我儿子能考公务员吗", "我闺女呢 她想当警察"], vocab)
+    assert out[1][0] == "我坐过牢 我女儿能当警察吗"  # the daughter and the job of this turn, the record of the first
+    assert converse(["我外甥呢 他想当兵"], vocab)[0][1] is True  # first turn: whose record? never answered blind

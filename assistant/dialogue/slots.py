@@ -22,7 +22,8 @@ _PROCEDURAL = re.compile(
     r"|^(怎么|咋|如何)(办|申请|弄|整|交|报名|登记)|^(要|需要|有)(什么|啥|哪些)(材料|手续|证件|条件|要求)"
     r"|^(能|可以)?(补办|代办|网上办)"
 )
-_ELLIPSIS = re.compile(r"^(那|那么|要是|如果|假如|换成|还有)|呢[？?]?$")
+# 那我女儿呢 / 要是醉驾呢 / 我闺女呢 她想当警察 (a short topic with 呢, then what about it)
+_ELLIPSIS = re.compile(r"^(那|那么|要是|如果|假如|换成|还有)|呢[？?]?$|^[^，,\s]{1,6}呢[，,\s]")
 _ENDS_OPEN = re.compile(r"呢[？?]?$")
 # a question of its own: it asks something (how, can, where, whether …), not only names a thing
 _ASKS = re.compile(r"怎么|咋|如何|能不能|可不可以|能否|行不行|会不会|要不要|有没有|是不是|算不算|多少|多久|哪|什么|啥"
