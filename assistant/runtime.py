@@ -57,6 +57,7 @@ class Runtime:
         self.last_build: str | None = None  # why the index was last (re)built, if it was
         self.generation = 0  # the knowledge generation (knowledge_changes) the database part of `kb` reflects
         self._publishing = threading.RLock()  # one change of the knowledge in memory at a time
+        self._making_embedder = threading.Lock()  # the model loading in the background and the warm-up share one
 
     @property
     def database(self) -> Database:
@@ -118,7 +119,9 @@ class Runtime:
     def embedder(self) -> Embedder:
         """The encoder over `model_folder()`; the model loads on first use."""
         if self._embedder is None:
-            self._embedder = Embedder(self.model_folder(), backend=self.settings.encoder)
+            with self._making_embedder:
+                if self._embedder is None:
+                    self._embedder = Embedder(self.model_folder(), backend=self.settings.encoder)
         return self._embedder
 
     def load_model_in_background(self) -> threading.Thread:
