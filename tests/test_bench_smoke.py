@@ -59,3 +59,9 @@ def test_scale_smoke():
     row = run("scale.py", "--sizes", "2000", "--per-county", "200", "--queries", "5")[0]
     assert row["counties"] == 10 and row["query_first_of_county"]["n"] + row["query_held"]["n"] == 5
     assert row["partitions_held"] <= row["capacity"]
+
+
+def test_own_case_holdout_smoke():
+    row = run("own_case_holdout.py", "--first", "300")[0]
+    assert row["own_case_later"] > 0 and row["answerable_later"] > 0
+    assert 0 <= row["patterns_or_model_p0.9"]["own_case_caught"] <= 1
