@@ -112,8 +112,11 @@ def test_questions_that_ask_for_a_figure_or_a_contact():
     # how many years, days or months is a duration, not a sum of money
     for q in ("养老保险要交多少年", "社区矫正每个月报到多少次", "失业金一个月能领多少天"):
         assert not SIGNALS.run(normalize(q)).asks_amount, q
-    for q in ("司法所早上几点开门", "民政局在哪条街"):
+    for q in ("司法所早上几点开门", "民政局在哪条街", "帮教办的热线多少", "乡里司法所怎么联系", "安置的地方具体在哪",
+              "从车站咋过去"):
         assert SIGNALS.run(normalize(q)).asks_contact, q
+    for q in ("低保申请去哪里办", "低保审核咋走", "出去了怎么找工作"):  # which office or how: the answer may say
+        assert not SIGNALS.run(normalize(q)).asks_contact, q
     assert SIGNALS.run(normalize("俺的事你帮我打听打听")).individual_case
 
 
