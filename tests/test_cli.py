@@ -33,7 +33,7 @@ def cli_env(full_runtime, monkeypatch) -> dict[str, str]:
 
 def test_ask_json_from_stdin_end_to_end(cli_env):
     """A real process: one question per line on stdin, one JSON object per line out."""
-    questions = "出狱后医保怎么办\n今天天气怎么样\n我的减刑什么时候批\n"
+    questions = "出狱后身份证过期了怎么办\n今天天气怎么样\n我的减刑什么时候批\n"
     proc = subprocess.run([sys.executable, "-m", "assistant", "ask", "--county", "涟源", "--json", "--no-log"],
                           input=questions, capture_output=True, text=True, env={**os.environ, **cli_env},
                           timeout=300)
@@ -72,14 +72,14 @@ def test_ask_text_output_says_how_current_the_answer_is(cli_env, full_runtime):
     (the date in the knowledge file, not today's)."""
     from assistant.answering.basis import basis_note
 
-    answer = full_runtime.answerer.run("出狱后医保怎么办", "431382")
+    answer = full_runtime.answerer.run("出狱后身份证过期了怎么办", "431382")
     kb = full_runtime.kb
     dated = {d.id: d.reviewed for d in kb.documents} | {f.id: f.reviewed for f in kb.faq}
     quoted = [i.split("#")[0] for p in answer.parts for i in p.item_ids]
     assert answer.status == "answered" and quoted
     expected = basis_note(dated[i] for i in quoted)
     assert "本条内容复核于" in expected
-    text = CliRunner().invoke(app, ["ask", "--county", "涟源", "--no-log", "出狱后医保怎么办"])
+    text = CliRunner().invoke(app, ["ask", "--county", "涟源", "--no-log", "出狱后身份证过期了怎么办"])
     assert text.exit_code == 0, text.output
     assert f"  {expected}" in text.output.splitlines()
 

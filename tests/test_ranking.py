@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.answering.models import ANSWERED, FLAGGED, OUT_OF_SCOPE, SUGGESTED
 from assistant.answering.pipeline import (
+    NO_DISTRIBUTION,
     distinct_answers,
     overall_status,
     prefer_local,
@@ -59,7 +60,7 @@ def test_margin_is_over_the_best_different_answer_so_siblings_do_not_block():
 def test_relative_confidence_measures_how_far_the_best_stands_out():
     assert relative_confidence(0.95, [0.80, 0.81, 0.79, 0.80]) > 10
     assert relative_confidence(0.95, [0.94, 0.95, 0.93, 0.945]) < 2
-    assert relative_confidence(0.95, [0.9]) == 0.0
+    assert relative_confidence(0.95, [0.9]) == relative_confidence(0.95, []) == NO_DISTRIBUTION  # no spread
 
 
 def test_choices_each_say_something_different():

@@ -42,7 +42,7 @@ def test_bureau_corrects_a_wrong_answer_and_refers_a_kind_of_question(server, br
     log = QuestionLog(full_runtime.database, Spool(tmp_path / "spool.jsonl"))
     # the referred question is one the knowledge base answers with a wide margin (entries other tests of the
     # session publish for 涟源 must not turn it into a choice)
-    wrong_q, refer_q = "出狱后能领低保吗", "醉驾以后多久能重新考驾照"
+    wrong_q, refer_q = "坐过牢的人能申请低保吗", "醉驾以后多久能重新考驾照"
     first = answerer.run(wrong_q, LIANYUAN)
     assert first.status == "answered"  # answered from a passage the bureau will judge
     logged = log.record(first, AskContext("雁北监狱", "教育室1号", "A-5521"))

@@ -73,10 +73,14 @@ def prefer_local(cands: list[Candidate]) -> list[Candidate]:
     return cands if top is best else [top, *(c for c in cands if c is not top)]
 
 
+NO_DISTRIBUTION = 99.0  # fewer than two other candidates: nothing to stand out from, the margin alone decides
+
+
 def relative_confidence(best: float, others: list[float]) -> float:
-    """How many standard deviations the best stands above the other candidates in scope."""
+    """How many standard deviations the best stands above the other candidates in scope (a tiny knowledge base
+    may have fewer than two others: then there is no spread to measure and the criterion does not hold it back)."""
     if len(others) < 2:
-        return 0.0
+        return NO_DISTRIBUTION
     arr = np.asarray(others, dtype=np.float64)
     return float((best - arr.mean()) / max(float(arr.std()), 1e-3))
 
