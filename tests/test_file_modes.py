@@ -54,3 +54,14 @@ def test_database_spool_backup_and_restore_are_owner_only(tmp_path: Path):
         assert mode(target / "spool" / "questions.jsonl") == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_private_write_replaces_the_file_whole_and_owner_only(tmp_path: Path):
+    from assistant.storage.files import write_private
+
+    path = tmp_path / "cache.json"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    write_private(path, "新的内容".encode())
+    assert path.read_text(encoding="utf-8") == "新的内容" and mode(path) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.json"]  # no temporary file left

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ from assistant.knowledge.faq import load_faq_file, wording_clashes
 from assistant.knowledge.lexicon import load_lexicon
 from assistant.knowledge.models import LEVELS, Bureau, KnowledgeBase, Region, Topic
 from assistant.knowledge.problems import Collector, KnowledgeError, Problem, text_field
+from assistant.storage.files import write_private
 
 __all__ = ["content_hash", "load_knowledge", "load_knowledge_cached"]
 
@@ -162,8 +162,4 @@ def _write_cache(path: Path, kb: KnowledgeBase) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for old in path.parent.glob("knowledge-*.pickle"):
         old.unlink(missing_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    write_private(path, pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))

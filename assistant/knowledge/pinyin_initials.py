@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from assistant.storage.files import write_private
 
 log = logging.getLogger(__name__)
 FILE = "pinyin-initials.json"
@@ -50,8 +51,4 @@ def initials_of(texts: Iterable[str], cache_dir: Path | None = None) -> dict[str
 
 def _write(path: Path, table: dict[str, str]) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(table, handle, ensure_ascii=False, sort_keys=True)
-    os.replace(tmp, path)
+    write_private(path, json.dumps(table, ensure_ascii=False, sort_keys=True).encode("utf-8"))

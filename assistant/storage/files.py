@@ -32,3 +32,12 @@ def _opener(name: str, flags: int) -> int:
 def open_private(path: Path, mode: str, **kwargs) -> IO:
     """`open`, except that a file it creates is owner-only (0600) from the start."""
     return open(path, mode, opener=_opener, **kwargs)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (a reader never sees half a file) and owner-only (0600)."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open_private(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
