@@ -225,7 +225,7 @@ class Answerer:
                     resolved_slots = self.slots(result.text)
                     ctx = next_context(ctx, result.text, resolved_slots)
                     previous = resolved_slots
-        return Analysis(text, results, self.signals.run(text).crisis, ctx, redacted if whole else None)
+        return Analysis(text, results, self.signals.crisis(text), ctx, redacted if whole else None)
 
     def _part_answer(self, result: PartResult, region_code: str) -> PartAnswer:
         answer = self._compose_part(result, region_code)

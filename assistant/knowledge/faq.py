@@ -8,6 +8,7 @@ from pathlib import Path
 from assistant.knowledge.citations import parse_source
 from assistant.knowledge.models import FaqEntry, Region, Source, Topic
 from assistant.knowledge.problems import Collector, Problem, common_checks, date_field, text_field, where
+from assistant.text.normalize import normalize
 
 FAQ_STATUS = ("draft", "approved")
 MIN_PARAPHRASES = 3
@@ -84,8 +85,6 @@ def validate_faq_mapping(item: dict, where: str, ids: dict[str, str], regions: d
 
 def _wording_key(text: str) -> str:
     """A wording without case, width, traditional forms, punctuation or spaces (what matching cannot tell apart)."""
-    from assistant.text.normalize import normalize
-
     return re.sub(r"[\W_]+", "", normalize(text))
 
 

@@ -29,9 +29,13 @@ class SignalDetector:
         self._amount = [re.compile(p) for p in signals.asks_amount]
         self._contact = [re.compile(p) for p in signals.asks_contact]
 
+    def crisis(self, text: str) -> bool:
+        """Whether `text` holds a crisis expression (alone: the other signals are not needed for it)."""
+        return any(p.search(text) for p in self._crisis)
+
     def run(self, text: str) -> SignalMatch:
         return SignalMatch(
-            crisis=any(p.search(text) for p in self._crisis),
+            crisis=self.crisis(text),
             individual_case=any(p.search(text) for p in self._individual)
             or (self._own_case is not None and self._own_case(text)),
             domain_hits=tuple(m.group(0) for p in self._domain if (m := p.search(text))),
