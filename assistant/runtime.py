@@ -317,9 +317,9 @@ class Runtime:
         conditions = ConditionDetector(self.kb.lexicon.conditions)
         searcher = HybridSearcher(index, self.embedder, self.analyzer, self.regions, conditions=conditions,
                                   weights=self.calibration.ranking)
-        signals = SignalDetector(self.kb.lexicon.signals, self.own_case_model)
-        answerer = Answerer(searcher, self.regions, signals, self.calibration,
-                            Vocabulary.of(self.kb.lexicon.slots, conditions))
+        vocabulary = Vocabulary.of(self.kb.lexicon.slots, conditions)
+        signals = SignalDetector(self.kb.lexicon.signals, self.own_case_model, vocabulary.things)
+        answerer = Answerer(searcher, self.regions, signals, self.calibration, vocabulary)
         answerer.referral_rules = self.referral_rules()
         return answerer
 

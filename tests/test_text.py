@@ -82,6 +82,23 @@ def test_crisis_individual_and_domain_signals():
     assert not SIGNALS.run("今天天气怎么样").domain_hits
 
 
+def test_a_subject_the_lexicon_names_marks_the_domain_too():
+    """法援 and 检察官 are no domain words, but the slot tables name them as subjects and activities."""
+    from assistant.dialogue.slots import Vocabulary
+    from assistant.text.conditions import ConditionDetector
+
+    things = Vocabulary.of(KB.lexicon.slots, ConditionDetector(KB.lexicon.conditions)).things
+    with_subjects = SignalDetector(KB.lexicon.signals, subjects=things)
+    for question in ("法援多久有结果", "被检察院不起诉过还能当检察官不"):
+        assert not SIGNALS.domain_hits(normalize(question))
+        assert with_subjects.domain_hits(normalize(question))
+    assert with_subjects.domain_hits("法援多久有结果") == ("法援",)
+    assert not with_subjects.run("今天天气怎么样").domain_hits
+    # words added from the calibration questions: situations described without the usual keywords
+    assert SIGNALS.domain_hits("进厂面试的时候我坐过牢这事得主动跟人讲不")
+    assert SIGNALS.domain_hits("干活的时候机器把手指头轧了这算工伤不")
+
+
 def test_crisis_catches_indirect_intent_and_means_but_not_harmless_senses():
     intent = ("俺真是活腻了 出去也没人要", "想拿鞋带把自己勒死", "出去以后就去喝百草枯", "这几天一直在囤安眠药",
               "心里烦就用笔尖扎自己的手", "想从三楼窗户翻下去", "等刑满了就去水库跳了", "已经绝食两天了",

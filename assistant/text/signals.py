@@ -21,8 +21,12 @@ class SignalMatch:
 class SignalDetector:
     """Compiled patterns from lexicon/signals.yaml (and the own-case model); `run` looks at normalised text."""
 
-    def __init__(self, signals: Signals, own_case: Callable[[str], bool] | None = None):
+    def __init__(self, signals: Signals, own_case: Callable[[str], bool] | None = None,
+                 subjects: re.Pattern[str] | None = None):
         self._own_case = own_case  # a learned check beside the patterns (text/own_case.py), when calibrated
+        # the lexicon's activity and subject words (医保, 当兵, 法援 …): naming a subject the knowledge base
+        # covers marks a question as in the domain as much as the domain words do
+        self._subjects = subjects
         self._crisis = [re.compile(p) for p in signals.crisis]
         self._individual = [re.compile(p) for p in signals.individual_case]
         self._domain = [re.compile(p) for p in signals.domain]
@@ -33,12 +37,19 @@ class SignalDetector:
         """Whether `text` holds a crisis expression (alone: the other signals are not needed for it)."""
         return any(p.search(text) for p in self._crisis)
 
+    def domain_hits(self, text: str) -> tuple[str, ...]:
+        """The domain words and subject words `text` names (first occurrence of each pattern)."""
+        found = [m.group(0) for p in self._domain if (m := p.search(text))]
+        if self._subjects is not None:
+            found += [w for w in dict.fromkeys(self._subjects.findall(text)) if w not in found]
+        return tuple(found)
+
     def run(self, text: str) -> SignalMatch:
         return SignalMatch(
             crisis=self.crisis(text),
             individual_case=any(p.search(text) for p in self._individual)
             or (self._own_case is not None and self._own_case(text)),
-            domain_hits=tuple(m.group(0) for p in self._domain if (m := p.search(text))),
+            domain_hits=self.domain_hits(text),
             asks_amount=any(p.search(text) for p in self._amount),
             asks_contact=any(p.search(text) for p in self._contact),
         )
