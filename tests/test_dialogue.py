@@ -96,8 +96,25 @@ def test_conditions_found_in_colloquial_words(vocab):
     assert "肇事逃逸" in conditions.find("撞了人跑了")
     assert "未成年" in conditions.find("十几岁的时候犯的事")
     assert conditions.find("坐过牢能考驾照吗") == frozenset()
-    assert missing_conditions(frozenset({"醉驾"}), frozenset()) == {"醉驾"}
-    assert missing_conditions(frozenset({"醉驾"}), frozenset({"醉驾"})) == frozenset()
+    assert missing_conditions((frozenset({"醉驾"}),), frozenset()) == {"醉驾"}
+    assert missing_conditions((frozenset({"醉驾"}),), frozenset({"醉驾"})) == frozenset()
+    assert "未成年" in conditions.find("俺今年十六岁快出去了")
+    assert "未成年" not in conditions.find("我二十五岁进来的")
+    assert "退休" not in conditions.find("养老保险断了好多年，以后还能领养老金吗")
+    assert "醉驾" in conditions.find("跑货车的时候喝了两瓶啤酒被查了")
+
+
+def test_conditions_listed_as_alternatives_are_one_requirement(vocab):
+    conditions = vocab.conditions
+    listed = conditions.alternatives("假释、缓刑、管制或剥夺政治权利期间，能迁户口吗？")
+    assert listed == (frozenset({"假释", "社区矫正", "剥夺政治权利"}),)
+    assert missing_conditions(listed, frozenset({"社区矫正"})) == frozenset()  # 判了缓刑想迁户口
+    assert missing_conditions(listed, frozenset()) == {"假释", "社区矫正", "剥夺政治权利"}
+    assert conditions.alternatives("假释或暂予监外执行期间，能出国吗？") == (frozenset({"假释", "社区矫正"}),)
+    # named apart, both are required: a drunk-driving question without 营运 is not about commercial vehicles
+    apart = conditions.alternatives("酒后开营运车会怎么处理驾驶证？")
+    assert set(apart) == {frozenset({"醉驾"}), frozenset({"营运"})}
+    assert missing_conditions(apart, frozenset({"醉驾"})) == {"营运"}
 
 
 def test_short_procedural_follow_ups_in_colloquial_words(vocab):

@@ -121,9 +121,9 @@ def test_item_conditions_follow_an_edited_entry_and_the_cache_is_bounded(monkeyp
 
     searcher = HybridSearcher(None, None, None, None, conditions=ConditionDetector({"drunk": ("醉驾",)}))
     entry = Item("faq-x", FAQ, "faq-x", "431382", "醉驾出来多久能考驾照", "", "", (), ())
-    assert searcher.item_conditions(entry) == {"drunk"}
+    assert searcher.item_conditions(entry) == (frozenset({"drunk"}),)
     edited = dataclasses.replace(entry, title="出来多久能考驾照")  # the same id, its question edited
-    assert searcher.item_conditions(edited) == frozenset()
+    assert searcher.item_conditions(edited) == ()
     monkeypatch.setattr(search, "MAX_CACHED_CONDITIONS", 3)
     for n in range(10):
         searcher.item_conditions(dataclasses.replace(entry, id=f"faq-{n}", title=f"第{n}个问题醉驾"))

@@ -29,6 +29,10 @@ class RankingWeights:
     entry_coverage: float = 0.0
     # × how close the item's second-best key comes to its best one (several wordings agree), −1..0
     consensus: float = 0.0
+    # × share of the IDF weight of the item's own question (an FAQ question, a passage's heading) that the
+    # question names: a general question prefers the general entry over siblings about something it never
+    # mentions (出去以后社保咋整 → 出狱后社保怎么办, not 失业保险金怎么领)
+    title_precision: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,9 @@ class HybridSearcher:
         self.per_partition = per_partition
         self.conditions = conditions or ConditionDetector({})
         self.weights = weights or RankingWeights()
-        self._item_conditions: dict[str, frozenset[str]] = {}
+        self._item_conditions: dict[str, tuple[frozenset[str], ...]] = {}
+        self._title_tokens: dict[str, tuple[tuple[str, ...], float]] = {}
+        self._title_stats: TermStats | None = None  # the term statistics the cached title weights came from
 
     def prepare(self, question: str) -> Query:
         text = normalize(question)
@@ -94,8 +100,9 @@ class HybridSearcher:
         tokens = tuple(self.analyzer.tokens(text))
         return Query(text, tokens, vector, self.conditions.find(dense_text), idf_weights(tokens, self.index.stats))
 
-    def item_conditions(self, item: Item) -> frozenset[str]:
-        """Conditions named by what defines the item: an FAQ entry's question, a passage's own heading.
+    def item_conditions(self, item: Item) -> tuple[frozenset[str], ...]:
+        """Conditions named by what defines the item (an FAQ entry's question, a passage's own heading), in groups
+        of alternatives (`ConditionDetector.alternatives`).
 
         Cached by that text (an entry edited under the same id is looked at afresh), at most
         MAX_CACHED_CONDITIONS texts (then the cache starts again: a national index has millions of items)."""
@@ -104,9 +111,34 @@ class HybridSearcher:
         if found is None:
             if len(self._item_conditions) >= MAX_CACHED_CONDITIONS:
                 self._item_conditions.clear()
-            found = self.conditions.find(text)
+            found = self.conditions.alternatives(text)
             self._item_conditions[text] = found
         return found
+
+    def title_weights(self, item: Item) -> tuple[tuple[str, ...], float]:
+        """The distinct tokens of what defines the item and the sum of their IDF weights (cached by that text,
+        bounded like `item_conditions`, and computed afresh when the term statistics change)."""
+        stats = self.index.stats
+        if stats is not self._title_stats:
+            self._title_tokens.clear()
+            self._title_stats = stats
+        text = defining_text(item)
+        found = self._title_tokens.get(text)
+        if found is None:
+            if len(self._title_tokens) >= MAX_CACHED_CONDITIONS:
+                self._title_tokens.clear()
+            tokens = tuple(dict.fromkeys(self.analyzer.tokens(text)))
+            found = tokens, sum(stats.idf(t) for t in tokens)
+            self._title_tokens[text] = found
+        return found
+
+    def title_precision(self, item: Item, query: Query) -> float:
+        """Share of the IDF weight of the item's own question that the question's tokens name."""
+        tokens, total = self.title_weights(item)
+        if not total:
+            return 0.0
+        weights = query.idf if query.idf is not None else idf_weights(query.tokens, self.index.stats)
+        return sum(weights[t] for t in tokens if t in weights) / total
 
     def search(self, query: Query, region_code: str, kinds: tuple[str, ...] = (FAQ, CHUNK),
                k: int = 10) -> list[Candidate]:
@@ -147,8 +179,9 @@ class HybridSearcher:
         if w.entry_coverage:
             entry_cov = weighted_coverage(weights, part.item_tokens(hit.item_id))
         missing = missing_conditions(self.item_conditions(item), query.conditions)
+        precision = self.title_precision(item, query) if w.title_precision else 0.0
         relevance = (hit.dense + w.coverage * cov + w.entry_coverage * entry_cov + w.consensus * agreement
-                     - w.missing_condition * len(missing))
+                     + w.title_precision * precision - w.missing_condition * len(missing))
         return Candidate(item, hit.dense, hit.bm25, cov, locality, missing, relevance)
 
 

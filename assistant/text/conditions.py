@@ -7,6 +7,9 @@ import re
 
 # a condition word right after one of these is denied, not named: 没喝酒, 没有逃逸
 _NEGATED = re.compile(r"(没|没有|不是|并没有|从没|从来没)$")
+# what joins alternatives in an item's own question: "假释、缓刑或剥夺政治权利期间" applies to each of them
+_ALTERNATIVE_JOIN = re.compile(r"^[^，,。？?；;]{0,4}$")
+_JOINING_WORD = re.compile(r"[、/或及和与]")
 
 
 class ConditionDetector:
@@ -43,12 +46,35 @@ class ConditionDetector:
         """The conditions the text names (denied ones left out)."""
         return self.named(text)[0]
 
+    def alternatives(self, text: str) -> tuple[frozenset[str], ...]:
+        """The conditions an item's own question names, grouped: each group is one requirement, met when the
+        question names any condition of it. Conditions listed together ("假释或暂予监外执行期间", "假释、缓刑、管制
+        或剥夺政治权利期间") are one group; conditions named apart ("酒后开营运车") are one group each."""
+        found = self.find(text)
+        if not found:
+            return ()
+        spans = sorted((m.start(), m.end(), name) for name, p in self._patterns.items() if name in found
+                       for m in p.finditer(text))
+        groups: list[set[str]] = []
+        end = -1
+        for start, stop, name in spans:
+            gap = text[end:start] if end >= 0 else ""
+            listed = end >= 0 and (start < end or (_ALTERNATIVE_JOIN.match(gap) and _JOINING_WORD.search(gap)))
+            if groups and (listed or name in groups[-1]):
+                groups[-1].add(name)
+            elif not any(name in g for g in groups):
+                groups.append({name})
+            end = max(end, stop)
+        return tuple(frozenset(g) for g in groups)
+
     def matches(self, text: str) -> list[str]:
         """The words in the text that name a condition, in order of appearance."""
         found = [(m.start(), m.group(0)) for p in self._patterns.values() for m in p.finditer(text)]
         return [w for _, w in sorted(found)]
 
 
-def missing_conditions(item_conditions: frozenset[str], question_conditions: frozenset[str]) -> frozenset[str]:
-    """Conditions that define the item but that the question does not name."""
-    return item_conditions - question_conditions
+def missing_conditions(item_conditions: tuple[frozenset[str], ...], question_conditions: frozenset[str]
+                       ) -> frozenset[str]:
+    """Conditions that define the item but that the question does not name: of each group of alternatives
+    (`ConditionDetector.alternatives`) the question names none."""
+    return frozenset().union(*(g for g in item_conditions if not g & question_conditions))
