@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering.calibration import Objective, PartRow, Row, calibrate, score_grid, utility
+from assistant.answering.calibration import (
+    Objective,
+    PartRow,
+    Row,
+    calibrate,
+    cross_validated,
+    score_grid,
+    utility,
+)
 from assistant.answering.decision import Calibration, Features, RouteFeatures, RouteThresholds, decide
 from assistant.evaluation import Labelled
 
@@ -65,6 +73,18 @@ def test_calibration_separates_answerable_from_unanswerable_and_penalises_wrong_
     loose = Calibration(RouteThresholds(0.80, 0.0), RouteThresholds(0.99, 1.0), 0.99)
     strict = Calibration(RouteThresholds(0.99, 1.0), RouteThresholds(0.99, 1.0), 0.99)
     assert utility(rows, loose)[0] < utility(rows, strict)[0]
+
+
+def test_cross_validation_scores_thresholds_on_questions_they_were_not_fitted_on():
+    separable = [_row("answered", 0.92 + i * 0.002, 0.6, "a", ["a"]) for i in range(10)]
+    separable += [_row("flagged", 0.86 + i * 0.002, 0.5, "b") for i in range(10)]
+    # well separated: thresholds fitted on four fifths decide every held-out question right (+1 each)
+    assert cross_validated(separable, Calibration(), folds=5) == len(separable)
+    # the same relevance answerable in one question and unanswerable in the next: any threshold that fits one
+    # fold's noise is wrong on another, so held out it scores below what it scores on the questions it saw
+    noisy = [_row("answered" if i % 3 else "flagged", 0.90 + (i % 7) * 0.01, 0.6, "a",
+                  ["a"] if i % 3 else []) for i in range(30)]
+    assert cross_validated(noisy, Calibration(), folds=5) < calibrate(noisy).objective
 
 
 def test_a_dearer_wrong_answer_makes_calibration_answer_less():

@@ -154,6 +154,52 @@ def test_rebuild_after_an_edit_encodes_only_the_changed_keys(mini_runtime: Runti
     assert any("一起缴纳" in i.text for i in index.items.values())
 
 
+def test_own_question_precision_prefers_the_entry_whose_question_the_asker_named(mini_runtime: Runtime):
+    """The share of an entry's own question that the asker's words name: 1 for the entry asked in its own words,
+    less for one whose question names a place the asker did not; with its weight set it enters the relevance."""
+    from dataclasses import replace
+
+    searcher = mini_runtime.answerer.searcher
+    query = searcher.prepare("出狱后医保怎么办")
+    items = mini_runtime.ensure_index().items
+    general, local = items["faq-medical-enrol"], items["faq-lianyuan-medical"]
+    assert searcher.title_precision(general, query) == pytest.approx(1.0)
+    assert 0.0 < searcher.title_precision(local, query) < 1.0  # 涟源 and 去哪交 are not in the question
+    base = searcher.weights
+    try:
+        searcher.weights = replace(base, title_precision=0.0)
+        plain = {c.item.id: c.relevance for c in searcher.search(query, "431382", (FAQ,))}
+        searcher.weights = replace(base, title_precision=0.5)
+        weighted = {c.item.id: c.relevance for c in searcher.search(query, "431382", (FAQ,))}
+    finally:
+        searcher.weights = base
+    for item in (general, local):
+        gained = weighted[item.id] - plain[item.id]
+        assert gained == pytest.approx(0.5 * searcher.title_precision(item, query))
+
+
+def test_ranking_weights_are_searched_one_at_a_time_and_the_near_best_kept(mini_runtime: Runtime):
+    from assistant.answering.calibration import WEIGHT_GRID, fit_everything, ranking_candidates
+    from assistant.evaluation import Labelled
+
+    labels = [Labelled(q, "涟源", "answered", ("faq-medical-enrol",)) for q in
+              ("出来了医保怎么弄", "坐完牢还能交医保吗", "出狱以后看病的保险咋办")]
+    labels.append(Labelled("涟源出狱的人医保去哪交", "涟源", "answered", ("faq-lianyuan-medical",)))
+    answerer = mini_runtime.answerer
+    before = answerer.searcher.weights
+    found = ranking_candidates(answerer, mini_runtime.regions, labels)
+    assert answerer.searcher.weights == before  # the searcher is left as it was
+    assert 1 <= len(found) <= 4
+    recalls = [r for _, r in found]
+    assert recalls == sorted(recalls, reverse=True) and recalls[-1] >= recalls[0] - 0.01 - 1e-9
+    for weights, _ in found:
+        assert all(getattr(weights, name) in grid for name, grid in WEIGHT_GRID.items())
+    result = fit_everything(answerer, mini_runtime.regions, labels)
+    assert result.calibration.ranking in dict(found)
+    assert result.recall_at_1 == dict(found)[result.calibration.ranking]
+    assert result.held_out_objective == 0.0  # too few questions to compare rankings by cross-validation
+
+
 def test_whole_entry_coverage_and_key_consensus_enter_the_relevance(mini_runtime: Runtime):
     """With their weights set, words spread over an entry's keys count, and so does how far its second-best
     wording trails the best; with the weights at 0 the relevance is cosine + best-key coverage as before."""
@@ -163,6 +209,7 @@ def test_whole_entry_coverage_and_key_consensus_enter_the_relevance(mini_runtime
     query = searcher.prepare("出狱后医保怎么办")
     base = searcher.weights
     try:
+        base = replace(base, title_precision=0.0)
         searcher.weights = replace(base, entry_coverage=0.0, consensus=0.0)
         plain = {c.item.id: c for c in searcher.search(query, "431382", (FAQ,))}
         searcher.weights = replace(base, entry_coverage=1.0, consensus=0.0)

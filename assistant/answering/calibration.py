@@ -13,7 +13,7 @@ and every right decision earns 1. Offering choices earns 0.5 when a right entry 
 
 from __future__ import annotations
 
-import itertools
+import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -49,7 +49,8 @@ COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MARGIN_GRID = (0.0, 0.005, 0.01, 0.02, 0.04)
 CONFIDENCE_GRID = (-99.0, 1.0, 1.5, 2.0, 2.5, 3.0)
 WEIGHT_GRID = {"coverage": (0.05, 0.1, 0.15, 0.25), "missing_condition": (0.0, 0.03),
-               "entry_coverage": (0.0, 0.05, 0.1, 0.15, 0.2), "consensus": (0.0, 0.1)}
+               "entry_coverage": (0.0, 0.05, 0.1, 0.15, 0.2), "consensus": (0.0, 0.1),
+               "title_precision": (0.0, 0.02, 0.04, 0.08)}
 
 
 def score_grid(values: list[float], n: int = 40) -> np.ndarray:
@@ -137,6 +138,7 @@ class CalibrationResult:
     objective: float
     accuracy: float
     recall_at_1: float = 0.0
+    held_out_objective: float = 0.0  # of the chosen ranking, by cross-validation (0 when not compared)
 
     @property
     def summary(self) -> str:
@@ -149,9 +151,12 @@ class CalibrationResult:
         lines.append(f"domain relevance ≥ {c.domain_relevance}; choices offered from relevance ≥ "
                      f"{c.suggest_relevance}")
         lines.append(f"ranking: coverage × {c.ranking.coverage}, whole-entry coverage × {c.ranking.entry_coverage}, "
-                     f"key consensus × {c.ranking.consensus}, missing condition − {c.ranking.missing_condition} "
+                     f"key consensus × {c.ranking.consensus}, own-question precision × {c.ranking.title_precision}, "
+                     f"missing condition − {c.ranking.missing_condition} "
                      f"(recall@1 on the calibration set {self.recall_at_1:.3f})")
-        lines.append(f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}")
+        lines.append(f"objective {self.objective:.1f}, accuracy on the calibration set {self.accuracy:.3f}"
+                     + (f"; objective on held-out folds {self.held_out_objective:.1f}" if self.held_out_objective
+                        else ""))
         return "\n".join(lines)
 
 
@@ -234,17 +239,81 @@ def encoded_once(answerer: Answerer) -> Iterator[None]:
         searcher.prepare = original  # type: ignore[method-assign]
 
 
-def fit_ranking(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> tuple[RankingWeights, float]:
-    """The ranking weights with the best recall@1 (use inside `encoded_once`: questions are only re-ranked)."""
+def ranking_candidates(answerer: Answerer, regions: RegionTree, labels: list[Labelled], keep: int = 4,
+                       within: float = 0.01, rounds: int = 2) -> list[tuple[RankingWeights, float]]:
+    """The ranking weights whose recall@1 is within `within` of the best found (at most `keep`, best first; ties
+    keep the simpler weights). Searched one weight at a time over its grid (`WEIGHT_GRID`), the others held,
+    for `rounds` rounds: a few dozen re-rankings instead of the whole product. Use inside `encoded_once`."""
     searcher = answerer.searcher
     original = searcher.weights
-    best, best_r = original, -1.0
+    seen: dict[RankingWeights, float] = {}
+
+    def recall(w: RankingWeights) -> float:
+        if w not in seen:
+            searcher.weights = w
+            seen[w] = recall_at_1(answerer, regions, labels)
+        return seen[w]
+
+    current = RankingWeights(**{name: grid[0] for name, grid in WEIGHT_GRID.items()})
     try:
-        for values in itertools.product(*WEIGHT_GRID.values()):
-            searcher.weights = RankingWeights(**dict(zip(WEIGHT_GRID, values, strict=True)))
-            r = recall_at_1(answerer, regions, labels)
-            if r > best_r + 1e-9:  # ties keep the simpler (earlier, smaller) weights
-                best, best_r = searcher.weights, r
-        return best, best_r
+        for _ in range(rounds):
+            for name, grid in WEIGHT_GRID.items():
+                # ties keep the earlier (smaller) value of the grid
+                current = max((replace(current, **{name: v}) for v in grid), key=recall)
     finally:
         searcher.weights = original
+    best = max(seen.values())
+    close = [(w, r) for w, r in seen.items() if r >= best - within - 1e-9]
+    close.sort(key=lambda x: (-x[1], sum(abs(v) for v in vars(x[0]).values())))
+    return close[:keep]
+
+
+def fit_ranking(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> tuple[RankingWeights, float]:
+    """The ranking weights with the best recall@1 (use inside `encoded_once`: questions are only re-ranked)."""
+    return ranking_candidates(answerer, regions, labels, keep=1)[0]
+
+
+def cross_validated(rows: list[Row], start: Calibration, folds: int = 5, seed: int = 7,
+                    objective: Objective = DEFAULT_OBJECTIVE) -> float:
+    """The objective on questions the thresholds were not fitted on: `folds`-fold cross-validation (a fixed
+    shuffle), thresholds fitted on the other folds and scored on each fold in turn, summed."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    total = 0.0
+    for k in range(folds):
+        held = set(order[k::folds])
+        train = [r for i, r in enumerate(rows) if i not in held]
+        test = [r for i, r in enumerate(rows) if i in held]
+        fitted = calibrate(train, start, objective=objective).calibration
+        total += utility(test, fitted, objective=objective)[0]
+    return total
+
+
+def fit_everything(answerer: Answerer, regions: RegionTree, labels: list[Labelled],
+                   objective: Objective = DEFAULT_OBJECTIVE, folds: int = 5) -> CalibrationResult:
+    """Ranking weights and thresholds together. The weights nearly as good as the best by recall@1
+    (`ranking_candidates`), and the weights in use, are compared by the objective their thresholds reach on
+    questions they were not fitted on (`cross_validated`): more weights always fit the calibration set better,
+    not always new questions. The winner's thresholds are then fitted on every question."""
+    searcher = answerer.searcher
+    original = searcher.weights
+    try:
+        with encoded_once(answerer):
+            candidates = ranking_candidates(answerer, regions, labels)
+            if original not in dict(candidates):  # the weights in use are always among those compared
+                candidates.append((original, recall_at_1(answerer, regions, labels)))
+            best: tuple[float, RankingWeights, float, list[Row]] | None = None
+            for weights, recall in candidates:
+                searcher.weights = weights
+                rows = collect(answerer, regions, labels)
+                start = replace(answerer.calibration, ranking=weights)
+                held_out = (cross_validated(rows, start, folds, objective=objective)
+                            if len(candidates) > 1 and len(rows) >= folds * 10 else 0.0)
+                if best is None or held_out > best[0] + 1e-9:
+                    best = held_out, weights, recall, rows
+    finally:
+        searcher.weights = original
+    assert best is not None  # the grid is never empty
+    held_out, weights, recall, rows = best
+    result = calibrate(rows, replace(answerer.calibration, ranking=weights), objective=objective)
+    return replace(result, recall_at_1=recall, held_out_objective=held_out)

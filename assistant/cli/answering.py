@@ -150,10 +150,7 @@ def calibrate(
     out: Annotated[Path | None, typer.Option(help="where to write the thresholds")] = None,
 ) -> None:
     """Choose decision thresholds on a labelled calibration set (not the eval set) and save them."""
-    from dataclasses import replace
-
-    from assistant.answering.calibration import calibrate as fit
-    from assistant.answering.calibration import collect, encoded_once, fit_ranking
+    from assistant.answering.calibration import fit_everything
     from assistant.answering.decision import DEFAULT_CALIBRATION
     from assistant.text.normalize import normalize
     from assistant.text.own_case import fit as fit_own_case
@@ -167,13 +164,7 @@ def calibrate(
     own_case = fit_own_case([normalize(label.question) for label in learn],
                             [label.kind == "individual" for label in learn])
     rt.own_case_model = own_case
-    answerer = rt.answerer
-    with encoded_once(answerer):
-        weights, recall = fit_ranking(answerer, rt.regions, labels)
-        answerer.searcher.weights = weights
-        rows = collect(answerer, rt.regions, labels)
-    result = fit(rows, replace(answerer.calibration, ranking=weights))
-    result = replace(result, recall_at_1=recall)
+    result = fit_everything(rt.answerer, rt.regions, labels)
     result.calibration.save(target)
     own_case.save(model_path(target))
     typer.echo(result.summary)
