@@ -38,3 +38,20 @@ def test_item_tokens_are_the_union_of_its_keys():
     for item_id in part.item_ids:
         rows = part.key_rows(item_id)
         assert part.item_tokens(item_id) == frozenset().union(*(frozenset(tokens[r]) for r in rows))
+
+
+def test_item_coverages_at_once_match_the_per_item_definitions():
+    """The best key's coverage and the whole entry's coverage of every item, computed for the partition at once,
+    equal the per-item definitions (max over the item's keys; coverage of the union of its keys' tokens)."""
+    part, _ = _partition()
+    rng = random.Random(7)
+    for _ in range(50):
+        weights = {f"w{rng.randint(0, 35)}": rng.uniform(0.1, 5.0) for _ in range(rng.randint(0, 8))}
+        covs = part.key_coverages(weights)
+        best = part.item_best_coverages(covs)
+        entry = part.item_coverages(weights)
+        for pos, item_id in enumerate(part.item_ids):
+            rows = part.key_rows(item_id)
+            assert best[pos] == max(covs[r] for r in rows)
+            assert abs(entry[pos] - weighted_coverage(weights, part.item_tokens(item_id))) < 1e-12
+            assert entry[pos] >= best[pos] - 1e-12  # the union covers at least what its best key covers

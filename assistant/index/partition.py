@@ -43,6 +43,7 @@ class Partition:
         self._starts = np.searchsorted(key_item, np.arange(len(item_ids) + 1))
         self._token_rows: dict[str, np.ndarray] | None = None  # token → key rows holding it (built on first use)
         self._item_tokens: dict[str, frozenset[str]] = {}  # item → every token of its keys (on first use)
+        self._token_items: dict[str, np.ndarray] | None = None  # token → items with a key holding it (on first use)
 
     def key_coverages(self, weights: dict[str, float]) -> np.ndarray:
         """Per key row, the share of the query's IDF weight (`weights`, token → weight) the key contains —
@@ -59,6 +60,34 @@ class Partition:
             return out
         for token, weight in weights.items():
             found = self._token_rows.get(token)
+            if found is not None:
+                out[found] += weight
+        return out / total
+
+    def item_best_coverages(self, key_coverages: np.ndarray) -> np.ndarray:
+        """Per item (in `item_ids` order), the best of its keys' coverages (`key_coverages`), all at once."""
+        out = np.zeros(len(self.item_ids), dtype=np.float64)
+        if len(key_coverages):
+            has_keys = self._starts[:-1] < self._starts[1:]
+            out[has_keys] = np.maximum.reduceat(key_coverages, self._starts[:-1][has_keys])
+        return out
+
+    def item_coverages(self, weights: dict[str, float]) -> np.ndarray:
+        """Per item, the share of the query's IDF weight found anywhere in its keys (an FAQ entry as one document),
+        for all items at once, added in the order of `weights` as `search.weighted_coverage` adds them."""
+        if self._token_items is None:
+            items: dict[str, set[int]] = {}
+            for row, tokens in enumerate(self.key_sets):
+                pos = int(self.key_item[row])
+                for token in tokens:
+                    items.setdefault(token, set()).add(pos)
+            self._token_items = {t: np.array(sorted(p), dtype=np.int64) for t, p in items.items()}
+        out = np.zeros(len(self.item_ids), dtype=np.float64)
+        total = sum(weights.values())
+        if not total:
+            return out
+        for token, weight in weights.items():
+            found = self._token_items.get(token)
             if found is not None:
                 out[found] += weight
         return out / total

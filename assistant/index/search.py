@@ -155,29 +155,31 @@ class HybridSearcher:
                 if not hits:
                     continue
                 covs = part.key_coverages(weights)
+                best_covs = part.item_best_coverages(covs)
+                entry_covs = part.item_coverages(weights) if self.weights.entry_coverage else None
                 for hit in hits:
-                    out.append(self._candidate(hit, part, query, locality, weights, covs))
+                    out.append(self._candidate(hit, part, query, locality, best_covs, entry_covs))
         out.sort(key=lambda c: c.score, reverse=True)
         return out[:k]
 
-    def _candidate(self, hit: Hit, part, query: Query, locality: int, weights: dict[str, float],
-                   covs: np.ndarray) -> Candidate:
-        """One hit scored; `weights` are the query tokens' IDF weights and `covs` the coverage of every key of its
-        partition (`Partition.key_coverages`), both computed once."""
+    def _candidate(self, hit: Hit, part, query: Query, locality: int, best_covs: np.ndarray,
+                   entry_covs: np.ndarray | None) -> Candidate:
+        """One hit scored; `best_covs` (`Partition.item_best_coverages`) and `entry_covs`
+        (`Partition.item_coverages`, when weighted) hold the lexical coverage of every item of its partition,
+        computed once per query."""
         item = part.items[hit.item_id]
-        key_rows = part.key_rows(hit.item_id)
-        cov = float(covs[key_rows.start:key_rows.stop].max()) if len(key_rows) else 0.0
+        pos = part.item_pos[hit.item_id]
+        cov = float(best_covs[pos])
         w = self.weights
         agreement = 0.0
-        if hit.dense_rank is None or (w.consensus and len(key_rows) > 1):
+        if hit.dense_rank is None or w.consensus:
+            key_rows = part.key_rows(hit.item_id)
             cosines = np.sort(part.dense.reconstruct_n(key_rows.start, len(key_rows)) @ query.vector)
             if hit.dense_rank is None:  # found by BM25 only: score its best key densely too
                 hit.dense = float(cosines[-1])
             if len(cosines) > 1:
                 agreement = float(cosines[-2] - cosines[-1])
-        entry_cov = 0.0
-        if w.entry_coverage:
-            entry_cov = weighted_coverage(weights, part.item_tokens(hit.item_id))
+        entry_cov = float(entry_covs[pos]) if entry_covs is not None else 0.0
         missing = missing_conditions(self.item_conditions(item), query.conditions)
         precision = self.title_precision(item, query) if w.title_precision else 0.0
         relevance = (hit.dense + w.coverage * cov + w.entry_coverage * entry_cov + w.consensus * agreement
