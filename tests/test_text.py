@@ -71,6 +71,15 @@ def test_compound_questions_split_into_parts():
     assert len(split_question("医保咋整？还有就是低保能不能申请")) == 2
 
 
+def test_a_turn_that_opens_a_new_subject_loses_its_lead_in():
+    """"还有个事" / "换个事" / "另外问下" announce a new question; they are no words of it."""
+    asked = "判的罚金我才交了一半，剩下的出去接着交吗"
+    for lead_in in ("还有个事", "换个事", "另外问下", "问下"):
+        assert split_question(f"{lead_in}，{asked}") == [asked], lead_in
+    assert split_question("出去以后想换个事做") == ["出去以后想换个事做"]  # only at the start of a clause
+    assert split_question("我想问下医保咋整") == ["我想问下医保咋整"]
+
+
 def test_crisis_individual_and_domain_signals():
     assert SIGNALS.run("我真的不想活了").crisis
     assert SIGNALS.run("出去也是死了算了").crisis
