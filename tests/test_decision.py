@@ -7,6 +7,7 @@ from pathlib import Path
 from assistant.answering.calibration import (
     Objective,
     PartRow,
+    RouteScorer,
     Row,
     calibrate,
     cross_validated,
@@ -85,6 +86,45 @@ def test_cross_validation_scores_thresholds_on_questions_they_were_not_fitted_on
     noisy = [_row("answered" if i % 3 else "flagged", 0.90 + (i % 7) * 0.01, 0.6, "a",
                   ["a"] if i % 3 else []) for i in range(30)]
     assert cross_validated(noisy, Calibration(), folds=5) < calibrate(noisy).objective
+
+
+def test_the_fast_route_scorer_equals_deciding_every_question_again():
+    """RouteScorer (a table per pattern of passing parts) gives exactly `utility` of the calibration with the
+    route's thresholds replaced: random questions of one to three parts, random signals, random thresholds."""
+    import random
+    from dataclasses import replace
+
+    from assistant.answering.calibration import _with_route
+
+    rng = random.Random(11)
+
+    def route() -> RouteFeatures | None:
+        if rng.random() < 0.15:
+            return None
+        return RouteFeatures(rng.uniform(0.85, 1.0), rng.choice([0.0, 0.2, 0.5, 0.8]), rng.uniform(-0.01, 0.05),
+                             agree=rng.random() < 0.4, confidence=rng.uniform(0, 5),
+                             missing_condition=rng.random() < 0.1)
+
+    rows = []
+    for n in range(120):
+        def part() -> PartRow:
+            offered = tuple(sorted((rng.uniform(0.85, 1.0) for _ in range(rng.randint(0, 3))), reverse=True))
+            f = Features(route(), route(), rng.choice([0, 1, 2]), rng.random() < 0.05, False, offered=offered)
+            return PartRow(f, rng.choice(["a", "b", None]), rng.choice(["c", "d", None]),
+                           ("a", "c")[: rng.randint(0, 2)])
+
+        parts = tuple(part() for _ in range(rng.randint(1, 3)))
+        status = rng.choice(["answered", "flagged", "out_of_scope"])
+        rows.append(Row(Labelled(f"q{n}", "全国", status, ("a", "c") if status == "answered" else ()), parts))
+    base = Calibration(RouteThresholds(0.93, 0.3, 0.01), RouteThresholds(0.9, 0.4), 0.9, suggest_relevance=0.95)
+    objective = Objective(wrong_answer=3.7, choice=0.3)
+    for name in ("faq", "chunk"):
+        scorer = RouteScorer(rows, base, name, objective)
+        for _ in range(200):
+            t = RouteThresholds(rng.uniform(0.85, 1.0), rng.choice([0.0, 0.2, 0.5]), rng.choice([0.0, 0.01, 0.03]),
+                                rng.uniform(0.85, 1.01), rng.choice([-99.0, 1.0, 2.5]))
+            assert scorer(t) == utility(rows, _with_route(base, name, t), objective=objective)[0]
+        assert scorer(getattr(base, name)) == utility(rows, replace(base), objective=objective)[0]
 
 
 def test_a_dearer_wrong_answer_makes_calibration_answer_less():

@@ -169,29 +169,92 @@ def _with_route(cal: Calibration, route: str, thresholds: RouteThresholds) -> Ca
     return replace(cal, faq=thresholds) if route == "faq" else replace(cal, chunk=thresholds)
 
 
+_ALWAYS = RouteThresholds(-np.inf, -np.inf, -np.inf, -np.inf, -np.inf)  # every present item passes
+_NEVER = RouteThresholds(np.inf, np.inf, np.inf, np.inf, np.inf)  # no item passes
+
+
+class RouteScorer:
+    """`utility(rows, base with the thresholds of `route` replaced)[0]` for many thresholds, fast.
+
+    With everything else fixed, what the decision does with a question depends only on which of its parts'
+    best `route` item passes the thresholds. So the objective of every row is computed once per pattern of
+    passing parts (by the same `outcome` and `decide`), and a threshold setting costs one vectorised
+    `passes` over all parts and a table lookup, instead of deciding every question again."""
+
+    def __init__(self, rows: list[Row], base: Calibration, route: str, objective: Objective = DEFAULT_OBJECTIVE):
+        o = objective
+        points = {RIGHT: 1.0, WRONG: -o.wrong_answer, CHOICE_RIGHT: o.choice, CHOICE_WRONG: -o.choice,
+                  AGREES: 1.0, DISMISSED: -o.dismiss, NEEDLESS_FLAG: -o.needless_flag, HARMLESS: 0.0}
+        feats = [getattr(p.features, route) for r in rows for p in r.parts]
+        present = [f is not None for f in feats]
+        def column(name: str, missing: float) -> np.ndarray:
+            return np.array([getattr(f, name) if f is not None else missing for f in feats], dtype=np.float64)
+
+        self._rel = column("relevance", -np.inf)
+        self._cov = column("coverage", -np.inf)
+        self._margin = column("margin", -np.inf)
+        self._conf = column("confidence", -np.inf)
+        self._agree = np.array([f is not None and f.agree for f in feats], dtype=bool)
+        self._can = np.array(present, dtype=bool) & ~np.array([f is not None and f.missing_condition
+                                                               for f in feats], dtype=bool)
+        widest = max((len(r.parts) for r in rows), default=0)
+        self._table = np.zeros((len(rows), 2 ** widest), dtype=np.float64)
+        self._first = np.zeros(len(rows), dtype=np.int64)  # index of each row's first part
+        self._count = np.array([len(r.parts) for r in rows], dtype=np.int64)
+        start = 0
+        for i, row in enumerate(rows):
+            self._first[i] = start
+            for pattern in range(2 ** len(row.parts)):
+                forced = {id(p.features): (_ALWAYS if pattern >> j & 1 else _NEVER) for j, p in enumerate(row.parts)}
+
+                def decider(f: Features, c: Calibration, forced: dict = forced) -> Decision:
+                    return decide(f, _with_route(c, route, forced[id(f)]))
+
+                self._table[i, pattern] = points[outcome(row, base, decider)]
+            start += len(row.parts)
+
+    def passes(self, t: RouteThresholds) -> np.ndarray:
+        """`RouteFeatures.passes(t)` of every part at once (False where the part has no item of the route)."""
+        relevant = (self._rel >= t.min_relevance) | (self._agree & (self._rel >= t.min_relevance_agree))
+        return (self._can & relevant & (self._cov >= t.min_coverage) & (self._margin >= t.min_margin)
+                & (self._conf >= t.min_confidence))
+
+    def __call__(self, t: RouteThresholds) -> float:
+        passed = self.passes(t).astype(np.int64)
+        pattern = np.zeros(len(self._first), dtype=np.int64)
+        for j in range(int(self._count.max(initial=0))):
+            has = self._count > j
+            pattern[has] |= passed[self._first[has] + j] << j
+        total = 0.0
+        for value in self._table[np.arange(len(pattern)), pattern].tolist():  # summed in row order, as `utility`
+            total += value
+        return total
+
+
 def _best_route(rows: list[Row], base: Calibration, route: str,
                 objective: Objective = DEFAULT_OBJECTIVE) -> Calibration:
-    best, best_score = base, utility(rows, base, objective=objective)[0]
+    score_of = RouteScorer(rows, base, route, objective)
+    best, best_score = base, score_of(getattr(base, route))
     grid = score_grid(_relevances(rows, route))
     for rel in grid:
         for cov in COVERAGE_GRID:
             for margin in MARGIN_GRID:
-                cand = _with_route(base, route, RouteThresholds(float(rel), cov, margin))
-                score = utility(rows, cand, objective=objective)[0]
+                thresholds = RouteThresholds(float(rel), cov, margin)
+                score = score_of(thresholds)
                 if score > best_score:
-                    best, best_score = cand, score
+                    best, best_score = _with_route(base, route, thresholds), score
     current: RouteThresholds = getattr(best, route)
     for conf in CONFIDENCE_GRID:
-        cand = _with_route(best, route, replace(current, min_confidence=conf))
-        score = utility(rows, cand, objective=objective)[0]
+        thresholds = replace(current, min_confidence=conf)
+        score = score_of(thresholds)
         if score > best_score:
-            best, best_score = cand, score
+            best, best_score = _with_route(best, route, thresholds), score
     current = getattr(best, route)
     for agree in grid[current.min_relevance > grid]:
-        cand = _with_route(best, route, replace(current, min_relevance_agree=float(agree)))
-        score = utility(rows, cand, objective=objective)[0]
+        thresholds = replace(current, min_relevance_agree=float(agree))
+        score = score_of(thresholds)
         if score > best_score:
-            best, best_score = cand, score
+            best, best_score = _with_route(best, route, thresholds), score
     return best
 
 
