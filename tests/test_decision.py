@@ -118,6 +118,10 @@ def test_the_fast_route_scorer_equals_deciding_every_question_again():
         rows.append(Row(Labelled(f"q{n}", "全国", status, ("a", "c") if status == "answered" else ()), parts))
     base = Calibration(RouteThresholds(0.93, 0.3, 0.01), RouteThresholds(0.9, 0.4), 0.9, suggest_relevance=0.95)
     objective = Objective(wrong_answer=3.7, choice=0.3)
+    # a question of more parts than are tabulated is decided again for each setting, last or not
+    wide = Row(Labelled("wide", "全国", "answered", ("a",)),
+               tuple(PartRow(Features(route(), route(), 1, False, False), "a", "c") for _ in range(12)))
+    rows = [*rows[:60], wide, *rows[60:], wide]
     for name in ("faq", "chunk"):
         scorer = RouteScorer(rows, base, name, objective)
         for _ in range(200):

@@ -43,6 +43,11 @@ class Objective:
     needless_flag: float = NEEDLESS_FLAG_COST  # an answerable question flagged
     choice: float = CHOICE_GAIN  # choices offered: + when a right entry is among them, − otherwise
 
+    def points(self) -> dict[str, float]:
+        """What each outcome (`outcome`) scores."""
+        return {RIGHT: 1.0, WRONG: -self.wrong_answer, CHOICE_RIGHT: self.choice, CHOICE_WRONG: -self.choice,
+                AGREES: 1.0, DISMISSED: -self.dismiss, NEEDLESS_FLAG: -self.needless_flag, HARMLESS: 0.0}
+
 
 DEFAULT_OBJECTIVE = Objective()
 COVERAGE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -121,9 +126,7 @@ def utility(rows: list[Row], c: Calibration,
             decider: Callable[[Features, Calibration], Decision] = decide,
             objective: Objective = DEFAULT_OBJECTIVE) -> tuple[float, float]:
     """(objective, accuracy) of calibration `c` on `rows` (`decider`: another decision rule to compare)."""
-    o = objective
-    points = {RIGHT: 1.0, WRONG: -o.wrong_answer, CHOICE_RIGHT: o.choice, CHOICE_WRONG: -o.choice, AGREES: 1.0,
-              DISMISSED: -o.dismiss, NEEDLESS_FLAG: -o.needless_flag, HARMLESS: 0.0}
+    points = objective.points()
     total, correct = 0.0, 0
     for row in rows:
         result = outcome(row, c, decider)
@@ -169,6 +172,7 @@ def _with_route(cal: Calibration, route: str, thresholds: RouteThresholds) -> Ca
     return replace(cal, faq=thresholds) if route == "faq" else replace(cal, chunk=thresholds)
 
 
+MAX_TABULATED_PARTS = 10
 _ALWAYS = RouteThresholds(-np.inf, -np.inf, -np.inf, -np.inf, -np.inf)  # every present item passes
 _NEVER = RouteThresholds(np.inf, np.inf, np.inf, np.inf, np.inf)  # no item passes
 
@@ -182,11 +186,10 @@ class RouteScorer:
     `passes` over all parts and a table lookup, instead of deciding every question again."""
 
     def __init__(self, rows: list[Row], base: Calibration, route: str, objective: Objective = DEFAULT_OBJECTIVE):
-        o = objective
-        points = {RIGHT: 1.0, WRONG: -o.wrong_answer, CHOICE_RIGHT: o.choice, CHOICE_WRONG: -o.choice,
-                  AGREES: 1.0, DISMISSED: -o.dismiss, NEEDLESS_FLAG: -o.needless_flag, HARMLESS: 0.0}
+        points = objective.points()
+        self._rows, self._base, self._route, self._points = rows, base, route, points
         feats = [getattr(p.features, route) for r in rows for p in r.parts]
-        present = [f is not None for f in feats]
+
         def column(name: str, missing: float) -> np.ndarray:
             return np.array([getattr(f, name) if f is not None else missing for f in feats], dtype=np.float64)
 
@@ -195,23 +198,24 @@ class RouteScorer:
         self._margin = column("margin", -np.inf)
         self._conf = column("confidence", -np.inf)
         self._agree = np.array([f is not None and f.agree for f in feats], dtype=bool)
-        self._can = np.array(present, dtype=bool) & ~np.array([f is not None and f.missing_condition
-                                                               for f in feats], dtype=bool)
-        widest = max((len(r.parts) for r in rows), default=0)
-        self._table = np.zeros((len(rows), 2 ** widest), dtype=np.float64)
-        self._first = np.zeros(len(rows), dtype=np.int64)  # index of each row's first part
+        self._can = np.array([f is not None and not f.missing_condition for f in feats], dtype=bool)
         self._count = np.array([len(r.parts) for r in rows], dtype=np.int64)
-        start = 0
-        for i, row in enumerate(rows):
-            self._first[i] = start
-            for pattern in range(2 ** len(row.parts)):
+        self._first = np.concatenate([[0], np.cumsum(self._count)[:-1]]).astype(np.int64)  # each row's first part
+        # a row's patterns are entries offset..offset + 2**parts of one flat table; a question of more than
+        # MAX_TABULATED_PARTS parts is decided again for each setting instead (its table would be too large)
+        self._wide = self._count > MAX_TABULATED_PARTS
+        sizes = np.where(self._wide, 0, 2 ** np.minimum(self._count, MAX_TABULATED_PARTS))
+        self._offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        table: list[float] = []
+        for row, wide in zip(rows, self._wide.tolist(), strict=True):
+            for pattern in range(0 if wide else 2 ** len(row.parts)):
                 forced = {id(p.features): (_ALWAYS if pattern >> j & 1 else _NEVER) for j, p in enumerate(row.parts)}
 
                 def decider(f: Features, c: Calibration, forced: dict = forced) -> Decision:
                     return decide(f, _with_route(c, route, forced[id(f)]))
 
-                self._table[i, pattern] = points[outcome(row, base, decider)]
-            start += len(row.parts)
+                table.append(points[outcome(row, base, decider)])
+        self._table = np.array(table, dtype=np.float64)
 
     def passes(self, t: RouteThresholds) -> np.ndarray:
         """`RouteFeatures.passes(t)` of every part at once (False where the part has no item of the route)."""
@@ -222,12 +226,16 @@ class RouteScorer:
     def __call__(self, t: RouteThresholds) -> float:
         passed = self.passes(t).astype(np.int64)
         pattern = np.zeros(len(self._first), dtype=np.int64)
-        for j in range(int(self._count.max(initial=0))):
-            has = self._count > j
+        for j in range(min(int(self._count.max(initial=0)), MAX_TABULATED_PARTS)):
+            has = (self._count > j) & ~self._wide
             pattern[has] |= passed[self._first[has] + j] << j
+        # a wide row's entry is a placeholder (its value is decided below)
+        values = (self._table[np.where(self._wide, 0, self._offset + pattern)].tolist() if len(self._table)
+                  else [0.0] * len(pattern))
+        cal = _with_route(self._base, self._route, t) if self._wide.any() else self._base
         total = 0.0
-        for value in self._table[np.arange(len(pattern)), pattern].tolist():  # summed in row order, as `utility`
-            total += value
+        for i, value in enumerate(values):  # summed in row order, as `utility` sums
+            total += self._points[outcome(self._rows[i], cal)] if self._wide[i] else value
         return total
 
 
