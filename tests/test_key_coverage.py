@@ -1,4 +1,4 @@
-"""Coverage of every key of a partition at once equals the per-key definition (search.weighted_coverage)."""
+"""Coverage of every key and item of a partition at once equals the per-key and per-item definitions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from fake_embedder import FakeEmbedder
 
 from assistant.index.items import FAQ, Item
 from assistant.index.partition import Partition
-from assistant.index.search import weighted_coverage
+
+
+def weighted_coverage(weights: dict[str, float], have: frozenset[str]) -> float:
+    """The definition: the share of the total weight whose tokens are in `have`."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
 
 
 def _partition() -> tuple[Partition, list[list[str]]]:
@@ -33,17 +38,10 @@ def test_key_coverages_match_the_per_key_definition():
         assert got.shape == (len(tokens),) and (got >= 0).all() and (got <= 1 + 1e-12).all()
 
 
-def test_item_tokens_are_the_union_of_its_keys():
-    part, tokens = _partition()
-    for item_id in part.item_ids:
-        rows = part.key_rows(item_id)
-        assert part.item_tokens(item_id) == frozenset().union(*(frozenset(tokens[r]) for r in rows))
-
-
 def test_item_coverages_at_once_match_the_per_item_definitions():
     """The best key's coverage and the whole entry's coverage of every item, computed for the partition at once,
     equal the per-item definitions (max over the item's keys; coverage of the union of its keys' tokens)."""
-    part, _ = _partition()
+    part, tokens = _partition()
     rng = random.Random(7)
     for _ in range(50):
         weights = {f"w{rng.randint(0, 35)}": rng.uniform(0.1, 5.0) for _ in range(rng.randint(0, 8))}
@@ -53,5 +51,6 @@ def test_item_coverages_at_once_match_the_per_item_definitions():
         for pos, item_id in enumerate(part.item_ids):
             rows = part.key_rows(item_id)
             assert best[pos] == max(covs[r] for r in rows)
-            assert abs(entry[pos] - weighted_coverage(weights, part.item_tokens(item_id))) < 1e-12
+            union = frozenset().union(*(frozenset(tokens[r]) for r in rows))  # every token of the item's keys
+            assert abs(entry[pos] - weighted_coverage(weights, union)) < 1e-12
             assert entry[pos] >= best[pos] - 1e-12  # the union covers at least what its best key covers

@@ -339,22 +339,24 @@ def ranking_candidates(answerer: Answerer, regions: RegionTree, labels: list[Lab
     return close[:keep]
 
 
-def fit_ranking(answerer: Answerer, regions: RegionTree, labels: list[Labelled]) -> tuple[RankingWeights, float]:
-    """The ranking weights with the best recall@1 (use inside `encoded_once`: questions are only re-ranked)."""
-    return ranking_candidates(answerer, regions, labels, keep=1)[0]
+def fold_splits(rows: list[Row], folds: int = 5, seed: int = 7) -> list[tuple[list[Row], list[Row]]]:
+    """(fit on, score on) for each of `folds` folds: a fixed shuffle, every `folds`-th question held out in turn;
+    both keep the questions' order."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    out = []
+    for k in range(folds):
+        held = set(order[k::folds])
+        out.append(([r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]))
+    return out
 
 
 def cross_validated(rows: list[Row], start: Calibration, folds: int = 5, seed: int = 7,
                     objective: Objective = DEFAULT_OBJECTIVE) -> float:
-    """The objective on questions the thresholds were not fitted on: `folds`-fold cross-validation (a fixed
-    shuffle), thresholds fitted on the other folds and scored on each fold in turn, summed."""
-    order = list(range(len(rows)))
-    random.Random(seed).shuffle(order)
+    """The objective on questions the thresholds were not fitted on: thresholds fitted on the other folds
+    (`fold_splits`) and scored on each fold in turn, summed."""
     total = 0.0
-    for k in range(folds):
-        held = set(order[k::folds])
-        train = [r for i, r in enumerate(rows) if i not in held]
-        test = [r for i, r in enumerate(rows) if i in held]
+    for train, test in fold_splits(rows, folds, seed):
         fitted = calibrate(train, start, objective=objective).calibration
         total += utility(test, fitted, objective=objective)[0]
     return total

@@ -23,6 +23,21 @@ class Hit:
     key: str = ""
 
 
+def _shares_of_weight(holders: dict[str, np.ndarray], weights: dict[str, float], size: int) -> np.ndarray:
+    """Per position 0..size-1, the share of the total of `weights` (token → weight) whose tokens it holds
+    (`holders`: token → positions holding it); added in the order of `weights`, so sums and ties are the same
+    in every process."""
+    out = np.zeros(size, dtype=np.float64)
+    total = sum(weights.values())
+    if not total:
+        return out
+    for token, weight in weights.items():
+        found = holders.get(token)
+        if found is not None:
+            out[found] += weight
+    return out / total
+
+
 class Partition:
     """Search keys of items of one kind in one region, and the items themselves (saved with it, so a process
     holds the items of the partitions it holds). Searching touches this partition only."""
@@ -42,27 +57,22 @@ class Partition:
         # keys of one item are contiguous, so an item's keys are rows starts[i]..starts[i+1]
         self._starts = np.searchsorted(key_item, np.arange(len(item_ids) + 1))
         self._token_rows: dict[str, np.ndarray] | None = None  # token → key rows holding it (built on first use)
-        self._item_tokens: dict[str, frozenset[str]] = {}  # item → every token of its keys (on first use)
         self._token_items: dict[str, np.ndarray] | None = None  # token → items with a key holding it (on first use)
 
-    def key_coverages(self, weights: dict[str, float]) -> np.ndarray:
-        """Per key row, the share of the query's IDF weight (`weights`, token → weight) the key contains —
-        for all keys at once, added in the order of `weights` as `search.weighted_coverage` adds them."""
+    def _rows_by_token(self) -> dict[str, np.ndarray]:
+        """Token → the key rows holding it (built on first use)."""
         if self._token_rows is None:
             rows: dict[str, list[int]] = {}
             for row, tokens in enumerate(self.key_sets):
                 for token in tokens:
                     rows.setdefault(token, []).append(row)
             self._token_rows = {t: np.array(r, dtype=np.int64) for t, r in rows.items()}
-        out = np.zeros(len(self.key_sets), dtype=np.float64)
-        total = sum(weights.values())
-        if not total:
-            return out
-        for token, weight in weights.items():
-            found = self._token_rows.get(token)
-            if found is not None:
-                out[found] += weight
-        return out / total
+        return self._token_rows
+
+    def key_coverages(self, weights: dict[str, float]) -> np.ndarray:
+        """Per key row, the share of the query's IDF weight (`weights`, token → weight) the key contains, for all
+        keys at once."""
+        return _shares_of_weight(self._rows_by_token(), weights, len(self.key_sets))
 
     def item_best_coverages(self, key_coverages: np.ndarray) -> np.ndarray:
         """Per item (in `item_ids` order), the best of its keys' coverages (`key_coverages`), all at once."""
@@ -73,32 +83,11 @@ class Partition:
         return out
 
     def item_coverages(self, weights: dict[str, float]) -> np.ndarray:
-        """Per item, the share of the query's IDF weight found anywhere in its keys (an FAQ entry as one document),
-        for all items at once, added in the order of `weights` as `search.weighted_coverage` adds them."""
+        """Per item, the share of the query's IDF weight found anywhere in its keys (an FAQ entry as one document:
+        question, wordings and answer together), for all items at once."""
         if self._token_items is None:
-            items: dict[str, set[int]] = {}
-            for row, tokens in enumerate(self.key_sets):
-                pos = int(self.key_item[row])
-                for token in tokens:
-                    items.setdefault(token, set()).add(pos)
-            self._token_items = {t: np.array(sorted(p), dtype=np.int64) for t, p in items.items()}
-        out = np.zeros(len(self.item_ids), dtype=np.float64)
-        total = sum(weights.values())
-        if not total:
-            return out
-        for token, weight in weights.items():
-            found = self._token_items.get(token)
-            if found is not None:
-                out[found] += weight
-        return out / total
-
-    def item_tokens(self, item_id: str) -> frozenset[str]:
-        """Every token of an item's keys (an FAQ entry's question, wordings and answer as one document)."""
-        found = self._item_tokens.get(item_id)
-        if found is None:
-            found = frozenset().union(*(self.key_sets[r] for r in self.key_rows(item_id)))
-            self._item_tokens[item_id] = found
-        return found
+            self._token_items = {t: np.unique(self.key_item[rows]) for t, rows in self._rows_by_token().items()}
+        return _shares_of_weight(self._token_items, weights, len(self.item_ids))
 
     def key_rows(self, item_id: str) -> range:
         pos = self.item_pos[item_id]

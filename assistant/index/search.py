@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -68,11 +70,15 @@ def idf_weights(query_tokens: tuple[str, ...], stats: TermStats) -> dict[str, fl
     return {t: stats.idf(t) for t in dict.fromkeys(query_tokens)}
 
 
-def weighted_coverage(weights: dict[str, float], have: frozenset[str]) -> float:
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    return sum(w for t, w in weights.items() if t in have) / total
+def _cached(cache: dict, key: str, compute: Callable[[], Any]) -> Any:
+    """`cache[key]`, computed on a miss; at most MAX_CACHED_CONDITIONS keys (then the cache starts again: a
+    national index has millions of items)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= MAX_CACHED_CONDITIONS:
+            cache.clear()
+        found = cache[key] = compute()
+    return found
 
 
 class HybridSearcher:
@@ -104,16 +110,9 @@ class HybridSearcher:
         """Conditions named by what defines the item (an FAQ entry's question, a passage's own heading), in groups
         of alternatives (`ConditionDetector.alternatives`).
 
-        Cached by that text (an entry edited under the same id is looked at afresh), at most
-        MAX_CACHED_CONDITIONS texts (then the cache starts again: a national index has millions of items)."""
+        Cached by that text (an entry edited under the same id is looked at afresh), bounded (`_cached`)."""
         text = defining_text(item)
-        found = self._item_conditions.get(text)
-        if found is None:
-            if len(self._item_conditions) >= MAX_CACHED_CONDITIONS:
-                self._item_conditions.clear()
-            found = self.conditions.alternatives(text)
-            self._item_conditions[text] = found
-        return found
+        return _cached(self._item_conditions, text, lambda: self.conditions.alternatives(text))
 
     def title_weights(self, item: Item) -> tuple[tuple[str, ...], float]:
         """The distinct tokens of what defines the item and the sum of their IDF weights (cached by that text,
@@ -123,14 +122,12 @@ class HybridSearcher:
             self._title_tokens.clear()
             self._title_stats = stats
         text = defining_text(item)
-        found = self._title_tokens.get(text)
-        if found is None:
-            if len(self._title_tokens) >= MAX_CACHED_CONDITIONS:
-                self._title_tokens.clear()
+
+        def weigh() -> tuple[tuple[str, ...], float]:
             tokens = tuple(dict.fromkeys(self.analyzer.tokens(text)))
-            found = tokens, sum(stats.idf(t) for t in tokens)
-            self._title_tokens[text] = found
-        return found
+            return tokens, sum(stats.idf(t) for t in tokens)
+
+        return _cached(self._title_tokens, text, weigh)
 
     def title_precision(self, item: Item, query: Query) -> float:
         """Share of the IDF weight of the item's own question that the question's tokens name."""

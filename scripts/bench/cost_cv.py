@@ -12,7 +12,6 @@ a right choice, and the wrong or unwarranted answers among all questions — the
 from __future__ import annotations
 
 import argparse
-import random
 from collections import Counter
 
 from common import CALIBRATION, emit, labels, runtime
@@ -28,6 +27,7 @@ from assistant.answering.calibration import (
     calibrate,
     collect,
     encoded_once,
+    fold_splits,
     outcome,
 )
 from assistant.answering.models import ANSWERED
@@ -50,18 +50,15 @@ def main() -> None:
     rt = runtime()
     with encoded_once(rt.answerer):
         rows = collect(rt.answerer, rt.regions, labels(CALIBRATION))
-    order = list(range(len(rows)))
-    random.Random(args.seed).shuffle(order)
-    folds = [order[i::args.folds] for i in range(args.folds)]
+    splits = fold_splits(rows, args.folds, args.seed)
     answerable = sum(r.label.status == ANSWERED for r in rows)
     results = {}
     for cost in args.costs:
         objective = Objective(wrong_answer=cost)
         held_out: Counter = Counter()
-        for k, held in enumerate(folds):
-            train = [rows[i] for j, f in enumerate(folds) if j != k for i in f]
+        for train, test in splits:
             rule = calibrate(train, rt.answerer.calibration, objective=objective).calibration
-            held_out.update(outcome(rows[i], rule) for i in held)
+            held_out.update(outcome(r, rule) for r in test)
         in_sample = calibrate(rows, rt.answerer.calibration, objective=objective).calibration
         results[f"cost {cost:g}"] = {
             "held_out": figures(held_out, answerable, len(rows)),

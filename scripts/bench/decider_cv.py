@@ -12,13 +12,12 @@ or dismissal).
 from __future__ import annotations
 
 import argparse
-import random
 
 import numpy as np
 from common import CALIBRATION, emit, labels, runtime
 
 from assistant.answering import decision as D
-from assistant.answering.calibration import Row, calibrate, collect, encoded_once, utility
+from assistant.answering.calibration import Row, calibrate, collect, encoded_once, fold_splits, utility
 from assistant.answering.decision import Calibration, Decision, Features, RouteFeatures
 
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
@@ -97,15 +96,10 @@ def main() -> None:
     rt = runtime()
     with encoded_once(rt.answerer):
         rows = collect(rt.answerer, rt.regions, labels(CALIBRATION, args.limit))
-    order = list(range(len(rows)))
-    random.Random(args.seed).shuffle(order)
-    folds = [order[i::args.folds] for i in range(args.folds)]
     start = rt.answerer.calibration
     per_fold: list[dict] = []
     totals = {"threshold_rule": 0.0, "logistic_regression": 0.0}
-    for k, held in enumerate(folds):
-        test = [rows[i] for i in held]
-        train = [rows[i] for j, f in enumerate(folds) if j != k for i in f]
+    for k, (train, test) in enumerate(fold_splits(rows, args.folds, args.seed)):
         rule = calibrate(train, start).calibration
         learned = fit_learned(train, rule)
         scores = {"threshold_rule": utility(test, rule)[0], "logistic_regression": utility(test, rule, learned)[0]}
